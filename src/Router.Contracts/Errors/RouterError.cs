@@ -1,0 +1,27 @@
+namespace Router.Contracts.Errors;
+
+/// <summary>What went wrong, independent of the protocol; each ingress maps it to its own shape and status.</summary>
+public enum RouterErrorCode
+{
+    InvalidRequest,
+    PayloadTooLarge,
+    Unauthorized,
+    PermissionDenied,
+    ModelNotFound,
+    RateLimited,
+    QuotaExceeded,
+    Overloaded,
+    UpstreamError,
+    UpstreamTimeout,
+    Internal,
+}
+
+/// <summary>A request-level failure that an ingress turns into a protocol-shaped error response.</summary>
+public sealed class RouterException(RouterErrorCode code, string message, string? param = null, TimeSpan? retryAfter = null)
+    : Exception(message)
+{
+    public RouterErrorCode Code { get; } = code;
+    /// <summary>The request field at fault, when there is one (OpenAI's <c>param</c>).</summary>
+    public string? Param { get; } = param;
+    public TimeSpan? RetryAfter { get; } = retryAfter;
+}

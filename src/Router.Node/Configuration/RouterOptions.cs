@@ -1,0 +1,153 @@
+namespace Router.Node.Configuration;
+
+/// <summary>The <c>Router</c> configuration section. Every field is documented in README.md.</summary>
+public sealed class RouterOptions
+{
+    public const string Section = "Router";
+
+    public HttpOptions Http { get; set; } = new();
+    public GrpcOptions Grpc { get; set; } = new();
+    /// <summary>Key for the admin API and routerctl; <c>env:NAME</c> reads it from the environment.</summary>
+    public string? AdminKey { get; set; }
+    public PersistenceOptions Persistence { get; set; } = new();
+    public ClusterOptions Cluster { get; set; } = new();
+    public List<ProviderOptions> Providers { get; set; } = [];
+    public List<ModelOptions> Models { get; set; } = [];
+    public List<KeyOptions> Keys { get; set; } = [];
+    public BreakerOptions Breaker { get; set; } = new();
+    public RetryOptions Retry { get; set; } = new();
+    public LimitsOptions Limits { get; set; } = new();
+    public ShutdownOptions Shutdown { get; set; } = new();
+}
+
+public sealed class HttpOptions
+{
+    public int Port { get; set; } = 8080;
+    /// <summary>Address to bind; <c>0.0.0.0</c> in containers.</summary>
+    public string Host { get; set; } = "127.0.0.1";
+    /// <summary>Largest accepted request body; larger ones get 413.</summary>
+    public long MaxBodyBytes { get; set; } = 4 * 1024 * 1024;
+}
+
+public sealed class GrpcOptions
+{
+    public int Port { get; set; } = 8081;
+    public string Host { get; set; } = "127.0.0.1";
+}
+
+public sealed class PersistenceOptions
+{
+    /// <summary><c>sqlite</c> (default) or <c>postgresql</c>.</summary>
+    public string Provider { get; set; } = "sqlite";
+    public string ConnectionString { get; set; } = "Data Source=router.db";
+}
+
+public sealed class ClusterOptions
+{
+    public string Hostname { get; set; } = "127.0.0.1";
+    public int Port { get; set; } = 4053;
+    /// <summary>Address other nodes use to reach this one (defaults to Hostname).</summary>
+    public string? PublicHostname { get; set; }
+    /// <summary>Seed node addresses; empty means this node joins itself (single node).</summary>
+    public List<string> Seeds { get; set; } = [];
+    public List<string> Roles { get; set; } = [];
+    /// <summary>Split-brain resolver <c>stable-after</c>, seconds.</summary>
+    public int StableAfterSeconds { get; set; } = 5;
+}
+
+public sealed class ProviderOptions
+{
+    public string Name { get; set; } = "";
+    /// <summary><c>openai</c>, <c>anthropic</c> or <c>simulated</c>.</summary>
+    public string Kind { get; set; } = "";
+    public string? BaseUrl { get; set; }
+    public List<ProviderKeyOptions> Keys { get; set; } = [];
+    /// <summary>TCP connect timeout for the provider's pooled connections.</summary>
+    public int ConnectTimeoutMs { get; set; } = 5000;
+    /// <summary>Most open connections per upstream server.</summary>
+    public int MaxConnections { get; set; } = 512;
+
+    // simulated only
+    public int LatencyMs { get; set; } = 20;
+    public double TokensPerSecond { get; set; } = 200;
+    /// <summary>Share of calls (0..1) that fail with 500, for demos and tests.</summary>
+    public double FailureRate { get; set; }
+    /// <summary>Tokens in each simulated answer.</summary>
+    public int CompletionTokens { get; set; } = 24;
+}
+
+public sealed class ProviderKeyOptions
+{
+    public string Id { get; set; } = "";
+    /// <summary><c>env:NAME</c>, <c>file:/path</c> or a literal (tests and demo only).</summary>
+    public string Secret { get; set; } = "";
+    public int? Rpm { get; set; }
+    public int? Tpm { get; set; }
+}
+
+public sealed class ModelOptions
+{
+    public string Id { get; set; } = "";
+    public List<string> Aliases { get; set; } = [];
+    public int ContextWindow { get; set; } = 128_000;
+    public List<DeploymentOptions> Deployments { get; set; } = [];
+    public List<string> Fallbacks { get; set; } = [];
+    /// <summary>Tier for the <c>auto</c> model: <c>simple</c>, <c>standard</c> or <c>complex</c>.</summary>
+    public string? Tier { get; set; }
+}
+
+public sealed class DeploymentOptions
+{
+    /// <summary>Stable id; defaults to <c>{model}/{provider}</c>.</summary>
+    public string? Id { get; set; }
+    public string Provider { get; set; } = "";
+    public string Model { get; set; } = "";
+    public decimal InputPerMTok { get; set; }
+    public decimal OutputPerMTok { get; set; }
+    /// <summary>Overrides the model's context window for this deployment.</summary>
+    public int? ContextWindow { get; set; }
+    public int? MaxConcurrent { get; set; }
+}
+
+public sealed class KeyOptions
+{
+    public string Name { get; set; } = "";
+    /// <summary>The virtual key itself (<c>env:NAME</c> or literal); stored and compared only as SHA-256.</summary>
+    public string Key { get; set; } = "";
+    public int? Rpm { get; set; }
+    public int? Tpm { get; set; }
+    public int? MaxConcurrent { get; set; }
+    public decimal? BudgetUsd { get; set; }
+    /// <summary><c>day</c>, <c>month</c> or <c>total</c>.</summary>
+    public string BudgetPeriod { get; set; } = "month";
+    /// <summary>Models (ids or aliases) this key may use; <c>*</c> for all.</summary>
+    public List<string> Models { get; set; } = ["*"];
+}
+
+public sealed class BreakerOptions
+{
+    public int FailureThreshold { get; set; } = 5;
+    public int OpenSeconds { get; set; } = 30;
+    public int HalfOpenProbes { get; set; } = 2;
+}
+
+public sealed class RetryOptions
+{
+    public int MaxAttempts { get; set; } = 3;
+    public int BaseDelayMs { get; set; } = 200;
+    public int MaxDelayMs { get; set; } = 5000;
+    public int AttemptTimeoutMs { get; set; } = 60_000;
+    /// <summary>Overall deadline for all attempts of one request.</summary>
+    public int DeadlineMs { get; set; } = 120_000;
+}
+
+public sealed class LimitsOptions
+{
+    /// <summary>Completion tokens assumed at admission when a request sets no max_tokens.</summary>
+    public int DefaultMaxTokens { get; set; } = 1024;
+}
+
+public sealed class ShutdownOptions
+{
+    public int DrainSeconds { get; set; } = 20;
+}
