@@ -4,6 +4,7 @@ namespace Router.Contracts.Errors;
 public enum RouterErrorCode
 {
     InvalidRequest,
+    ContextLengthExceeded,
     PayloadTooLarge,
     Unauthorized,
     PermissionDenied,

@@ -1,0 +1,151 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Router.Contracts.Errors;
+using Router.Node.Pipeline;
+
+namespace Router.Node.Ingress;
+
+/// <summary>What the HTTP ingresses share: bounded body reading, key extraction and response headers.</summary>
+public static class HttpIngress
+{
+    /// <summary>Reads the whole body, refusing more than <paramref name="maxBytes"/> with 413 before buffering it.</summary>
+    public static async Task<JsonDocument> ReadJsonAsync(HttpContext http, long maxBytes)
+    {
+        if (http.Request.ContentLength > maxBytes) throw TooLarge(maxBytes);
+        var writer = new ArrayBufferWriter<byte>((int)Math.Min(http.Request.ContentLength ?? 4096, maxBytes) + 1);
+        try
+        {
+            var body = http.Request.Body;
+            while (true)
+            {
+                var memory = writer.GetMemory(4096);
+                var n = await body.ReadAsync(memory, http.RequestAborted).ConfigureAwait(false);
+                if (n == 0) break;
+                writer.Advance(n);
+                if (writer.WrittenCount > maxBytes) throw TooLarge(maxBytes);
+            }
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw TooLarge(maxBytes);
+        }
+        if (writer.WrittenCount == 0) throw new RouterException(RouterErrorCode.InvalidRequest, "The request body is empty; send a JSON object.");
+        try
+        {
+            return JsonDocument.Parse(writer.WrittenMemory, new JsonDocumentOptions { MaxDepth = 64 });
+        }
+        catch (JsonException ex)
+        {
+            throw new RouterException(RouterErrorCode.InvalidRequest,
+                $"We could not parse the JSON body of your request ({ex.Message.Split(" Path:")[0].TrimEnd('.')}). Send valid JSON.");
+        }
+    }
+
+    private static RouterException TooLarge(long maxBytes) =>
+        new(RouterErrorCode.PayloadTooLarge, $"The request body is larger than the limit of {maxBytes} bytes.");
+
+    /// <summary>The bearer token, or Anthropic's <c>x-api-key</c> when <paramref name="allowXApiKey"/>.</summary>
+    public static string? PresentedKey(HttpRequest request, bool allowXApiKey)
+    {
+        if (allowXApiKey && request.Headers.TryGetValue("x-api-key", out var x) && !string.IsNullOrEmpty(x)) return x.ToString();
+        var auth = request.Headers.Authorization.ToString();
+        return auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? auth[7..].Trim() : null;
+    }
+
+    public static void WriteRouterHeaders(HttpResponse response, ChatExecution execution)
+    {
+        var h = response.Headers;
+        h["x-router-model"] = execution.ServedBy.Deployment.ModelId;
+        h["x-router-deployment"] = execution.ServedBy.Deployment.Id;
+        if (execution.ServedBy.ProviderKeyId is { } keyId) h["x-router-provider-key"] = keyId;
+        h["x-router-attempts"] = execution.ServedBy.Attempts.ToString(CultureInfo.InvariantCulture);
+        if (execution.Plan.AutoTier is { } tier) h["x-router-auto-tier"] = tier;
+        WriteRateLimitHeaders(response, execution.Ticket.Limits);
+    }
+
+    /// <summary>OpenAI's <c>x-ratelimit-*</c> headers; a limit the key does not have is left out.</summary>
+    public static void WriteRateLimitHeaders(HttpResponse response, RateLimitSnapshot? limits)
+    {
+        if (limits is null) return;
+        var h = response.Headers;
+        if (limits.LimitRequests is { } lr)
+        {
+            h["x-ratelimit-limit-requests"] = lr.ToString(CultureInfo.InvariantCulture);
+            h["x-ratelimit-remaining-requests"] = (limits.RemainingRequests ?? 0).ToString(CultureInfo.InvariantCulture);
+            h["x-ratelimit-reset-requests"] = Duration(limits.ResetRequests ?? TimeSpan.Zero);
+        }
+        if (limits.LimitTokens is { } lt)
+        {
+            h["x-ratelimit-limit-tokens"] = lt.ToString(CultureInfo.InvariantCulture);
+            h["x-ratelimit-remaining-tokens"] = (limits.RemainingTokens ?? 0).ToString(CultureInfo.InvariantCulture);
+            h["x-ratelimit-reset-tokens"] = Duration(limits.ResetTokens ?? TimeSpan.Zero);
+        }
+    }
+
+    /// <summary>OpenAI's duration format: <c>1s</c>, <c>6m0s</c>, <c>250ms</c>.</summary>
+    public static string Duration(TimeSpan t)
+    {
+        if (t <= TimeSpan.Zero) return "0s";
+        if (t < TimeSpan.FromSeconds(1)) return $"{Math.Ceiling(t.TotalMilliseconds):0}ms";
+        var seconds = (int)Math.Ceiling(t.TotalSeconds);
+        return seconds < 60 ? $"{seconds}s" : $"{seconds / 60}m{seconds % 60}s";
+    }
+
+    /// <summary>Retry-After in whole seconds, rounded up (never 0: a client told "0" retries in a hot loop).</summary>
+    public static void WriteRetryAfter(HttpResponse response, TimeSpan? retryAfter)
+    {
+        if (retryAfter is not { } ra) return;
+        response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(ra.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Prepares a response for server-sent events that reach the client as they are written.</summary>
+    public static void StartEventStream(HttpContext http)
+    {
+        http.Response.ContentType = "text/event-stream; charset=utf-8";
+        http.Response.Headers.CacheControl = "no-cache";
+        http.Response.Headers["X-Accel-Buffering"] = "no";
+        http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+    }
+
+    public static async Task WriteJsonAsync(HttpResponse response, int status, Action<Utf8JsonWriter> write)
+    {
+        response.StatusCode = status;
+        response.ContentType = "application/json";
+        using (var json = new Utf8JsonWriter(response.BodyWriter)) write(json);
+        await response.BodyWriter.FlushAsync(response.HttpContext.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
+    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+
+    /// <summary>Writes one SSE event (optionally named) whose data is a JSON object, and flushes it.</summary>
+    public static async ValueTask WriteEventAsync(HttpResponse response, string? eventName, Action<Utf8JsonWriter> write, CancellationToken cancellationToken)
+    {
+        var pipe = response.BodyWriter;
+        if (eventName is not null)
+        {
+            Write(pipe, "event: "u8);
+            System.Text.EncodingExtensions.GetBytes(System.Text.Encoding.UTF8, eventName.AsSpan(), pipe);
+            Write(pipe, "\n"u8);
+        }
+        Write(pipe, DataPrefix);
+        using (var json = new Utf8JsonWriter(pipe)) write(json);
+        Write(pipe, EventEnd);
+        await pipe.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public static async ValueTask WriteRawEventAsync(HttpResponse response, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        Write(response.BodyWriter, bytes.Span);
+        await response.BodyWriter.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void Write(IBufferWriter<byte> writer, ReadOnlySpan<byte> bytes)
+    {
+        var span = writer.GetSpan(bytes.Length);
+        bytes.CopyTo(span);
+        writer.Advance(bytes.Length);
+    }
+}

@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using Router.Actors.Dispatch;
+using Router.Actors.Routing;
+using Router.Contracts.Chat;
+using Router.Contracts.Errors;
+
+namespace Router.Node.Pipeline;
+
+/// <summary>What an ingress writes back: where it was served and either the whole answer or a committed stream.</summary>
+public sealed class ChatExecution
+{
+    public required AdmissionTicket Ticket { get; init; }
+    public required ServedBy ServedBy { get; init; }
+    public required RoutePlan Plan { get; init; }
+    public ChatCompletion? Completion { get; init; }
+    /// <summary>The events of a streamed answer. Failures after the first event surface as <see cref="RouterException"/>.</summary>
+    public IAsyncEnumerable<ChatStreamEvent>? Stream { get; init; }
+}
+
+/// <summary>
+/// The protocol-neutral request path every ingress shares: authenticate and admit, plan the route, dispatch,
+/// then reconcile limits and record usage when the answer ends (also when the client goes away).
+/// </summary>
+public sealed class ChatPipeline(
+    RoutePlanner planner,
+    IAdmission admission,
+    Dispatcher dispatcher,
+    IPromptTokenCounter tokens,
+    IUsageRecorder usage,
+    TimeProvider clock,
+    int defaultMaxTokens)
+{
+    public RoutePlanner Planner => planner;
+
+    public async Task<ChatExecution> ExecuteAsync(string? presentedKey, ChatRequest request, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(presentedKey))
+            throw new RouterException(RouterErrorCode.Unauthorized, "You didn't provide an API key.");
+
+        // 1. Plan locally first (pure), but let a bad key win over an unknown model.
+        var promptTokens = tokens.CountPrompt(request);
+        RoutePlan plan;
+        try
+        {
+            var tier = string.Equals(request.Model, RoutePlanner.AutoModel, StringComparison.OrdinalIgnoreCase)
+                ? ComplexityClassifier.Classify(request, promptTokens)
+                : ComplexityTier.Standard;
+            plan = planner.Plan(request.Model, promptTokens, tier);
+        }
+        catch (RouterException)
+        {
+            await admission.AuthenticateAsync(presentedKey, cancellationToken).ConfigureAwait(false);
+            throw;
+        }
+
+        // 2. One hop to the key's owner: limits, budget, allow-list.
+        var estimated = promptTokens + (request.MaxTokens ?? defaultMaxTokens);
+        var ticket = await admission.AdmitAsync(presentedKey, request.Model, plan.Model, estimated, cancellationToken).ConfigureAwait(false);
+        var started = clock.GetTimestamp();
+
+        // 3. Dispatch; a failure before the answer starts releases the admission.
+        try
+        {
+            if (!request.Stream)
+            {
+                var done = await dispatcher.CompleteAsync(request, plan, cancellationToken).ConfigureAwait(false);
+                Finish(ticket, request, plan, done.ServedBy, done.Completion.Usage, started, UsageOutcome.Success);
+                return new ChatExecution { Ticket = ticket, ServedBy = done.ServedBy, Plan = plan, Completion = done.Completion };
+            }
+            var stream = await dispatcher.StreamAsync(request, plan, cancellationToken).ConfigureAwait(false);
+            return new ChatExecution
+            {
+                Ticket = ticket, ServedBy = stream.ServedBy, Plan = plan,
+                Stream = Relay(stream, ticket, request, plan, promptTokens, started, cancellationToken),
+            };
+        }
+        catch (RouterException ex)
+        {
+            admission.Abort(ticket);
+            usage.Record(UsageEntry.Failed(ticket, request, plan, clock.GetElapsedTime(started), ex.Code));
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            admission.Abort(ticket);
+            usage.Record(UsageEntry.Failed(ticket, request, plan, clock.GetElapsedTime(started), null));
+            throw;
+        }
+    }
+
+    /// <summary>Relays a committed stream and settles the books whichever way it ends.</summary>
+    private async IAsyncEnumerable<ChatStreamEvent> Relay(
+        DispatchedStream stream, AdmissionTicket ticket, ChatRequest request, RoutePlan plan, int promptTokens, long started,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        TokenUsage? final = null;
+        var outputChars = 0;
+        var outcome = UsageOutcome.Cancelled;
+        try
+        {
+            await using var e = stream.ReadAllAsync().GetAsyncEnumerator(cancellationToken);
+            while (true)
+            {
+                ChatStreamEvent current;
+                try
+                {
+                    if (!await e.MoveNextAsync().ConfigureAwait(false)) break;
+                    current = e.Current;
+                }
+                catch (Router.Actors.Upstreams.UpstreamException ex)
+                {
+                    outcome = UsageOutcome.UpstreamError;
+                    throw new RouterException(ex.Kind == Router.Actors.Upstreams.UpstreamFailureKind.Timeout
+                        ? RouterErrorCode.UpstreamTimeout : RouterErrorCode.UpstreamError,
+                        "The upstream stream failed after it started: " + ex.Message);
+                }
+                if (current is ContentDelta d) outputChars += d.Text.Length;
+                if (current is StreamFinished f)
+                {
+                    final = f.Usage;
+                    outcome = UsageOutcome.Success;
+                }
+                yield return current;
+            }
+        }
+        finally
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            // An upstream that sent no usage (or a stream cut short) is charged by estimate: ~4 characters a token.
+            var used = final ?? new TokenUsage(promptTokens, (outputChars + 3) / 4);
+            Finish(ticket, request, plan, stream.ServedBy, used, started, outcome);
+        }
+    }
+
+    private void Finish(AdmissionTicket ticket, ChatRequest request, RoutePlan plan, ServedBy served, TokenUsage used, long started, UsageOutcome outcome)
+    {
+        var cost = Pricing(served.Deployment, used);
+        admission.Complete(ticket, used, cost);
+        usage.Record(new UsageEntry(ticket, request, plan, served, used, cost, clock.GetElapsedTime(started), outcome, null));
+    }
+
+    private static decimal Pricing(Deployment d, TokenUsage u) =>
+        (u.InputTokens * d.InputPerMTok + u.OutputTokens * d.OutputPerMTok) / 1_000_000m;
+}
+
+/// <summary>Counts prompt tokens once per request (admission estimate, context-window filter, auto tiers).</summary>
+public interface IPromptTokenCounter
+{
+    int CountPrompt(ChatRequest request);
+}
+
+public enum UsageOutcome { Success, UpstreamError, Cancelled, Refused }
+
+/// <summary>One finished request, on its way to the ledger.</summary>
+public sealed record UsageEntry(
+    AdmissionTicket Ticket, ChatRequest Request, RoutePlan Plan, ServedBy? ServedBy, TokenUsage Usage, decimal CostUsd,
+    TimeSpan Latency, UsageOutcome Outcome, RouterErrorCode? Error)
+{
+    public static UsageEntry Failed(AdmissionTicket t, ChatRequest r, RoutePlan p, TimeSpan latency, RouterErrorCode? error) =>
+        new(t, r, p, null, default, 0m, latency, error is null ? UsageOutcome.Cancelled : UsageOutcome.UpstreamError, error);
+}
+
+/// <summary>Where finished requests go; the ledger writer in production.</summary>
+public interface IUsageRecorder
+{
+    void Record(UsageEntry entry);
+}
