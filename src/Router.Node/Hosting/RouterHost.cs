@@ -1,0 +1,119 @@
+using Akka.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Router.Actors.Dispatch;
+using Router.Actors.Routing;
+using Router.Actors.Upstreams;
+using Router.Node.Configuration;
+using Router.Node.Grpc;
+using Router.Node.Ingress;
+using Router.Node.Pipeline;
+using Router.Node.Upstreams;
+
+namespace Router.Node.Hosting;
+
+/// <summary>Builds a Router node: configuration (appsettings.json, <c>--config FILE</c>, environment), Kestrel, Akka, endpoints.</summary>
+public static class RouterHost
+{
+    /// <param name="args">Command line; <c>--config FILE</c> adds a JSON file over appsettings.json.</param>
+    /// <param name="configure">Extra configuration sources applied last (tests).</param>
+    public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null)
+    {
+        var (configFile, rest) = SplitConfigArgument(args);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = rest,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        if (configFile is not null)
+        {
+            var path = Path.GetFullPath(configFile);
+            if (!File.Exists(path)) throw new ConfigurationException("--config", $"file {path} does not exist");
+            // Over appsettings.json, under the environment and the command line (the configuration contract).
+            builder.Configuration.AddJsonFile(path, optional: false, reloadOnChange: false);
+            builder.Configuration.AddEnvironmentVariables();
+            builder.Configuration.AddCommandLine(rest);
+        }
+        configure?.Invoke(builder.Configuration);
+
+        var options = new RouterOptions();
+        try
+        {
+            builder.Configuration.GetSection(RouterOptions.Section).Bind(options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new ConfigurationException("Router", ex.Message);
+        }
+        var catalog = RouterSetup.BuildCatalog(options);
+        var clock = TimeProvider.System;
+        var providers = BuildProviders(options, clock);
+
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = options.Http.MaxBodyBytes;
+            k.Listen(System.Net.IPAddress.Parse(options.Http.Host), options.Http.Port, l => l.Protocols = HttpProtocols.Http1);
+            k.Listen(System.Net.IPAddress.Parse(options.Grpc.Host), options.Grpc.Port, l => l.Protocols = HttpProtocols.Http2);
+        });
+
+        var s = builder.Services;
+        s.AddSingleton(options);
+        s.AddSingleton(clock);
+        s.AddSingleton(new RoutePlanner(catalog));
+        s.AddSingleton(new IngressSettings(options.Http.MaxBodyBytes));
+        s.AddSingleton<IReadOnlyDictionary<string, ProviderRuntime>>(providers);
+        s.AddSingleton(new Dispatcher(providers, new DispatchSettings(
+            options.Retry.MaxAttempts,
+            TimeSpan.FromMilliseconds(options.Retry.AttemptTimeoutMs),
+            TimeSpan.FromMilliseconds(options.Retry.DeadlineMs)), clock));
+        s.AddSingleton<IAdmission>(new StaticKeyAdmission(options.Keys));
+        s.AddSingleton<IPromptTokenCounter, EstimatingTokenCounter>();
+        s.AddSingleton<IUsageRecorder, DiscardingUsageRecorder>();
+        s.AddSingleton(sp => new ChatPipeline(
+            sp.GetRequiredService<RoutePlanner>(), sp.GetRequiredService<IAdmission>(), sp.GetRequiredService<Dispatcher>(),
+            sp.GetRequiredService<IPromptTokenCounter>(), sp.GetRequiredService<IUsageRecorder>(), clock, options.Limits.DefaultMaxTokens));
+
+        s.AddAkka(AkkaSetup.SystemName, (akka, _) => akka.AddRouterCluster(options));
+        s.AddGrpc();
+        s.AddGrpcReflection();
+        s.AddGrpcHealthChecks().AddCheck("router", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
+
+        var app = builder.Build();
+        app.MapOpenAi();
+        app.MapAnthropic();
+        app.MapGrpcService<RouterGrpcService>();
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
+        app.MapGet("/healthz/live", () => Results.Text("ok"));
+        return app;
+    }
+
+    private static Dictionary<string, ProviderRuntime> BuildProviders(RouterOptions options, TimeProvider clock)
+    {
+        var providers = new Dictionary<string, ProviderRuntime>(StringComparer.Ordinal);
+        for (var i = 0; i < options.Providers.Count; i++)
+        {
+            var p = options.Providers[i];
+            var keys = p.Keys.Select((k, j) => new ProviderKey(k.Id, SecretResolver.Resolve(k.Secret, $"Router:Providers:{i}:Keys:{j}:Secret"), k.Rpm, k.Tpm)).ToList();
+            providers[p.Name] = new ProviderRuntime(p.Name, p.Kind, UpstreamClients.Create(p, clock, options.Limits.DefaultMaxTokens), keys);
+        }
+        return providers;
+    }
+
+    private static (string? ConfigFile, string[] Remaining) SplitConfigArgument(string[] args)
+    {
+        string? file = null;
+        var rest = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--config")
+            {
+                if (i + 1 >= args.Length) throw new ConfigurationException("--config", "needs a file path");
+                file = args[++i];
+            }
+            else if (args[i].StartsWith("--config=", StringComparison.Ordinal)) file = args[i]["--config=".Length..];
+            else rest.Add(args[i]);
+        }
+        return (file, rest.ToArray());
+    }
+}
