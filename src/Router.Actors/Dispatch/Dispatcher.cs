@@ -1,3 +1,4 @@
+using Router.Actors.Breakers;
 using Router.Actors.Routing;
 using Router.Actors.Upstreams;
 using Router.Contracts.Chat;
@@ -5,29 +6,43 @@ using Router.Contracts.Errors;
 
 namespace Router.Actors.Dispatch;
 
-public sealed record DispatchSettings(int MaxAttempts, TimeSpan AttemptTimeout, TimeSpan Deadline);
+/// <summary>Dispatch tuning: the retry policy plus how long one attempt may wait for its answer (or first event).</summary>
+public sealed record DispatchSettings(RetrySettings Retry, TimeSpan AttemptTimeout);
 
 /// <summary>
-/// The per-request attempt loop: tries the plan's deployments in order with the provider's keys, moves on when
-/// an attempt fails in a retryable way, and gives up with one clean error. A stream is committed once its first
-/// event is read; before that, any failure may still fall back.
+/// The per-request attempt loop. Candidates come from the route plan; a candidate whose breaker is open (read
+/// from the node's local <see cref="BreakerView"/>, never asked) is skipped; each attempt leases a provider key
+/// from the provider's <see cref="ProviderKeyPool"/>; after a failure <see cref="RetryPolicy"/> decides between
+/// another key, the next deployment, a larger context window, the same deployment after backoff, or giving up.
+/// A stream is committed once its first event is read; before that any failure may still fall back.
 /// </summary>
-public sealed class Dispatcher(IReadOnlyDictionary<string, ProviderRuntime> providers, DispatchSettings settings, TimeProvider clock)
+public sealed class Dispatcher(
+    IReadOnlyDictionary<string, ProviderRuntime> providers,
+    BreakerView breakers,
+    DispatchSettings settings,
+    IDispatchObserver observer,
+    TimeProvider clock,
+    Func<double>? jitter = null)
 {
-    private int _roundRobin;
+    private readonly RetryPolicy _policy = new(settings.Retry);
+    private readonly DispatchSettings _settings = settings;
+    private readonly IDispatchObserver _observer = observer;
+    private readonly Func<double> _jitter = jitter ?? Random.Shared.NextDouble;
 
-    public Task<DispatchedCompletion> CompleteAsync(ChatRequest request, RoutePlan plan, CancellationToken cancellationToken) =>
-        RunAsync(plan, request, async (provider, call, served, attemptCts) =>
+    private long Now => clock.GetElapsedTime(0).Ticks;
+
+    public Task<DispatchedCompletion> CompleteAsync(ChatRequest request, RoutePlan plan, int estimatedTokens, CancellationToken cancellationToken) =>
+        RunAsync(plan, request, estimatedTokens, async (attempt, ct) =>
         {
-            var completion = await provider.Client.CompleteAsync(call, attemptCts.Token).ConfigureAwait(false);
-            attemptCts.Dispose();
-            return new DispatchedCompletion(completion, served);
+            var completion = await attempt.Provider.Client.CompleteAsync(attempt.Call, ct).ConfigureAwait(false);
+            attempt.Succeeded(completion.Usage);
+            return new DispatchedCompletion(completion, attempt.ServedBy);
         }, cancellationToken);
 
-    public Task<DispatchedStream> StreamAsync(ChatRequest request, RoutePlan plan, CancellationToken cancellationToken) =>
-        RunAsync(plan, request, async (provider, call, served, attemptCts) =>
+    public Task<DispatchedStream> StreamAsync(ChatRequest request, RoutePlan plan, int estimatedTokens, CancellationToken cancellationToken) =>
+        RunAsync(plan, request, estimatedTokens, async (attempt, ct) =>
         {
-            var events = provider.Client.StreamAsync(call, attemptCts.Token).GetAsyncEnumerator(attemptCts.Token);
+            var events = attempt.Provider.Client.StreamAsync(attempt.Call, ct).GetAsyncEnumerator(ct);
             try
             {
                 if (!await events.MoveNextAsync().ConfigureAwait(false))
@@ -38,68 +53,122 @@ public sealed class Dispatcher(IReadOnlyDictionary<string, ProviderRuntime> prov
                 await events.DisposeAsync().ConfigureAwait(false);
                 throw;
             }
-            // Committed: the attempt timeout bounded time to first token; the rest of the stream may take longer.
-            attemptCts.CancelAfter(Timeout.InfiniteTimeSpan);
-            return new DispatchedStream(served, events.Current, new OwningEnumerator(events, attemptCts));
+            // Committed: the attempt timeout bounded the time to first event; the rest may take longer.
+            attempt.Commit();
+            return new DispatchedStream(attempt.ServedBy, events.Current, events, attempt.Succeeded, attempt.FailedAfterCommit);
         }, cancellationToken);
 
     private async Task<T> RunAsync<T>(
-        RoutePlan plan, ChatRequest request,
-        Func<ProviderRuntime, UpstreamCall, ServedBy, CancellationTokenSource, Task<T>> attempt,
-        CancellationToken cancellationToken)
+        RoutePlan plan, ChatRequest request, int estimatedTokens,
+        Func<Attempt, CancellationToken, Task<T>> run, CancellationToken cancellationToken)
     {
-        var started = clock.GetTimestamp();
+        var started = Now;
+        var candidates = plan.Candidates;
+        var index = NextAvailable(candidates, -1, started, out var earliestHalfOpen);
+        if (index < 0)
+            throw new RouterException(RouterErrorCode.Overloaded,
+                $"Every deployment of '{plan.RequestedModel}' is failing and its circuit breaker is open.",
+                retryAfter: RetryAfterFrom(earliestHalfOpen, started));
+
+        var triedKeys = new HashSet<string>(StringComparer.Ordinal);
         UpstreamException? last = null;
         var attempts = 0;
-        foreach (var deployment in plan.Candidates)
+        while (true)
         {
-            if (!providers.TryGetValue(deployment.Provider, out var provider)) continue;
-            var keys = provider.Keys.Count == 0 ? [null] : RotatedKeys(provider.Keys);
-            foreach (var key in keys)
+            cancellationToken.ThrowIfCancellationRequested();
+            var deployment = candidates[index];
+            var provider = providers[deployment.Provider];
+
+            // 1. A key for this deployment's provider (providers without keys, like simulated, need none).
+            Lease? lease = null;
+            UpstreamException? failure;
+            if (provider.Keys.Count > 0)
             {
-                if (attempts >= settings.MaxAttempts || clock.GetElapsedTime(started) >= settings.Deadline)
-                    throw GiveUp(last, attempts);
-                attempts++;
-                var call = new UpstreamCall(request, deployment.UpstreamModel, key?.Secret, deployment.Id);
-                var served = new ServedBy(deployment, key?.Id, attempts);
-                var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                attemptCts.CancelAfter(settings.AttemptTimeout);
-                try
+                lease = provider.Pool.TryAcquire(Now, estimatedTokens, triedKeys, out var retryAt);
+                if (lease is null)
                 {
-                    return await attempt(provider, call, served, attemptCts).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    attemptCts.Dispose();
-                    last = new UpstreamException(UpstreamFailureKind.Timeout,
-                        $"The upstream did not answer within {settings.AttemptTimeout.TotalSeconds:0.#} s.");
-                }
-                catch (UpstreamException ex)
-                {
-                    attemptCts.Dispose();
-                    last = ex;
-                    if (!ex.IsRetryable && ex.Kind is not (UpstreamFailureKind.AuthFailed or UpstreamFailureKind.ContextLengthExceeded))
-                        throw GiveUp(ex, attempts);
-                    // A bad key or a too-small window is about this key or deployment: the next may do.
-                    if (ex.Kind is UpstreamFailureKind.ContextLengthExceeded or UpstreamFailureKind.ServerError
-                        or UpstreamFailureKind.Overloaded or UpstreamFailureKind.Timeout or UpstreamFailureKind.ConnectFailure)
-                        break;
-                }
-                catch
-                {
-                    attemptCts.Dispose();
-                    throw;
+                    failure = new UpstreamException(UpstreamFailureKind.RateLimited,
+                        $"every key of provider '{provider.Name}' is cooling down or at its limit",
+                        retryAfter: retryAt is { } at ? TimeSpan.FromTicks(Math.Max(0, at - Now)) : null);
+                    goto decide;
                 }
             }
+
+            // 2. The attempt itself.
+            attempts++;
+            var attempt = new Attempt(this, provider, deployment, lease, request, attempts, cancellationToken);
+            try
+            {
+                return await run(attempt, attempt.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                failure = new UpstreamException(UpstreamFailureKind.Timeout,
+                    $"'{deployment.Id}' did not answer within {_settings.AttemptTimeout.TotalSeconds:0.###} s");
+                attempt.Failed(failure);
+            }
+            catch (UpstreamException ex)
+            {
+                failure = ex;
+                attempt.Failed(ex);
+            }
+            catch
+            {
+                attempt.Abandoned();
+                throw;
+            }
+            if (lease is not null) triedKeys.Add(lease.KeyId);
+
+        decide:
+            last = failure;
+            var alternatives = new Alternatives(
+                OtherKey: provider.Keys.Count > 0 && provider.Keys.Any(k => !triedKeys.Contains(k.Id)),
+                NextDeployment: NextAvailable(candidates, index, Now, out _) >= 0,
+                LargerContext: NextLarger(candidates, index) >= 0);
+            var decision = _policy.Decide(failure.Kind, Math.Max(1, attempts), streamStarted: false,
+                TimeSpan.FromTicks(Now - started), alternatives, failure.RetryAfter, _jitter);
+            switch (decision.Action)
+            {
+                case RetryAction.RetrySameDeploymentOtherKey:
+                    break;
+                case RetryAction.RetrySameDeployment:
+                    triedKeys.Clear();
+                    if (decision.Delay > TimeSpan.Zero) await Task.Delay(decision.Delay, clock, cancellationToken).ConfigureAwait(false);
+                    break;
+                case RetryAction.NextDeployment:
+                    index = NextAvailable(candidates, index, Now, out _);
+                    triedKeys.Clear();
+                    break;
+                case RetryAction.FallbackLargerContext:
+                    index = NextLarger(candidates, index);
+                    triedKeys.Clear();
+                    break;
+                default:
+                    throw GiveUp(last, attempts);
+            }
         }
-        throw GiveUp(last, attempts);
     }
 
-    private IEnumerable<ProviderKey?> RotatedKeys(IReadOnlyList<ProviderKey> keys)
+    private int NextAvailable(IReadOnlyList<Deployment> candidates, int after, long now, out long? earliest)
     {
-        var start = (int)((uint)Interlocked.Increment(ref _roundRobin) % (uint)keys.Count);
-        for (var i = 0; i < keys.Count; i++) yield return keys[(start + i) % keys.Count];
+        earliest = null;
+        for (var i = after + 1; i < candidates.Count; i++)
+        {
+            if (breakers.IsAvailable(candidates[i].Id, now, out var at)) return i;
+            if (at is { } t && (earliest is null || t < earliest)) earliest = t;
+        }
+        return -1;
     }
+
+    private static int NextLarger(IReadOnlyList<Deployment> candidates, int index)
+    {
+        for (var i = index + 1; i < candidates.Count; i++)
+            if (candidates[i].ContextWindow > candidates[index].ContextWindow) return i;
+        return -1;
+    }
+
+    private static TimeSpan RetryAfterFrom(long? atTicks, long now) =>
+        atTicks is { } at && at > now ? TimeSpan.FromTicks(at - now) : TimeSpan.FromSeconds(1);
 
     /// <summary>The one error the client sees when no attempt succeeded, carrying the last upstream's reason.</summary>
     public static RouterException GiveUp(UpstreamException? last, int attempts)
@@ -109,24 +178,87 @@ public sealed class Dispatcher(IReadOnlyDictionary<string, ProviderRuntime> prov
         var suffix = attempts > 1 ? $" (after {attempts} attempts)" : "";
         return last.Kind switch
         {
-            UpstreamFailureKind.Timeout => new RouterException(RouterErrorCode.UpstreamTimeout, last.Message + suffix),
+            UpstreamFailureKind.Timeout => new RouterException(RouterErrorCode.UpstreamTimeout, "Upstream timed out: " + last.Message + suffix),
             UpstreamFailureKind.BadRequest => new RouterException(RouterErrorCode.InvalidRequest, last.Message),
             UpstreamFailureKind.ContextLengthExceeded => new RouterException(RouterErrorCode.ContextLengthExceeded, last.Message, "messages"),
             UpstreamFailureKind.RateLimited => new RouterException(RouterErrorCode.Overloaded,
-                "Every upstream key for this model is rate limited: " + last.Message + suffix, retryAfter: last.RetryAfter ?? TimeSpan.FromSeconds(1)),
+                "Every upstream key for this model is rate limited: " + last.Message + suffix,
+                retryAfter: last.RetryAfter is { } ra && ra > TimeSpan.Zero ? ra : TimeSpan.FromSeconds(1)),
             _ => new RouterException(RouterErrorCode.UpstreamError, "Upstream failed: " + last.Message + suffix),
         };
     }
 
-    /// <summary>Keeps the attempt's token source alive as long as the committed stream is read.</summary>
-    private sealed class OwningEnumerator(IAsyncEnumerator<ChatStreamEvent> inner, CancellationTokenSource cts) : IAsyncEnumerator<ChatStreamEvent>
+    /// <summary>One try against one deployment with one key: owns the attempt's timeout and the key lease.</summary>
+    private sealed class Attempt
     {
-        public ChatStreamEvent Current => inner.Current;
-        public ValueTask<bool> MoveNextAsync() => inner.MoveNextAsync();
-        public async ValueTask DisposeAsync()
+        private readonly Dispatcher _owner;
+        private readonly CancellationTokenSource _cts;
+        private readonly long _started;
+        private int _settled;
+
+        public Attempt(Dispatcher owner, ProviderRuntime provider, Deployment deployment, Lease? lease, ChatRequest request, int number, CancellationToken requestToken)
         {
-            await inner.DisposeAsync().ConfigureAwait(false);
-            cts.Dispose();
+            _owner = owner;
+            Provider = provider;
+            Deployment = deployment;
+            Lease = lease;
+            _started = owner.Now;
+            _cts = CancellationTokenSource.CreateLinkedTokenSource(requestToken);
+            _cts.CancelAfter(owner._settings.AttemptTimeout);
+            Call = new UpstreamCall(request, deployment.UpstreamModel, lease is null ? null : provider.SecretOf(lease.KeyId), deployment.Id);
+            ServedBy = new ServedBy(deployment, lease?.KeyId, number);
+        }
+
+        public ProviderRuntime Provider { get; }
+        public Deployment Deployment { get; }
+        public Lease? Lease { get; }
+        public UpstreamCall Call { get; }
+        public ServedBy ServedBy { get; }
+        public CancellationToken Token => _cts.Token;
+
+        public void Commit() => _cts.CancelAfter(Timeout.InfiniteTimeSpan);
+
+        public void Succeeded(TokenUsage? usage)
+        {
+            if (Interlocked.Exchange(ref _settled, 1) != 0) return;
+            var now = _owner.Now;
+            if (Lease is not null)
+            {
+                Provider.Pool.Release(Lease, now, usage?.TotalTokens);
+                Provider.Pool.ReportSuccess(Lease.KeyId);
+            }
+            _owner._observer.AttemptSucceeded(Deployment, Lease?.KeyId, TimeSpan.FromTicks(now - _started));
+            _cts.Dispose();
+        }
+
+        public void Failed(UpstreamException failure)
+        {
+            if (Interlocked.Exchange(ref _settled, 1) != 0) return;
+            var now = _owner.Now;
+            if (Lease is not null)
+            {
+                Provider.Pool.Release(Lease, now);
+                var status = failure.Kind switch
+                {
+                    UpstreamFailureKind.RateLimited => Provider.Pool.ReportRateLimited(Lease.KeyId, now, failure.RetryAfter),
+                    UpstreamFailureKind.AuthFailed => Provider.Pool.ReportAuthFailure(Lease.KeyId),
+                    _ => null,
+                };
+                if (status is not null) _owner._observer.KeyStatusChanged(status);
+            }
+            _owner._observer.AttemptFailed(Deployment, Lease?.KeyId, failure);
+            _cts.Dispose();
+        }
+
+        /// <summary>A committed stream broke: the breaker still hears of it, the client gets an error event.</summary>
+        public void FailedAfterCommit(UpstreamException failure) => Failed(failure);
+
+        /// <summary>The client went away: release the key without blaming the deployment.</summary>
+        public void Abandoned()
+        {
+            if (Interlocked.Exchange(ref _settled, 1) != 0) return;
+            if (Lease is not null) Provider.Pool.Release(Lease, _owner.Now);
+            _cts.Dispose();
         }
     }
 }

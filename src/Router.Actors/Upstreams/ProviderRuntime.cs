@@ -6,11 +6,27 @@ public sealed record ProviderKey(string Id, string? Secret, int? Rpm = null, int
     public override string ToString() => Id;
 }
 
-/// <summary>A configured provider: its wire client (one pooled connection set) and its keys.</summary>
-public sealed class ProviderRuntime(string name, string kind, IUpstreamClient client, IReadOnlyList<ProviderKey> keys)
+/// <summary>A configured provider: its wire client (one pooled connection set), its keys and their pool.</summary>
+public sealed class ProviderRuntime
 {
-    public string Name { get; } = name;
-    public string Kind { get; } = kind;
-    public IUpstreamClient Client { get; } = client;
-    public IReadOnlyList<ProviderKey> Keys { get; } = keys;
+    private readonly Dictionary<string, ProviderKey> _keysById;
+
+    public ProviderRuntime(string name, string kind, IUpstreamClient client, IReadOnlyList<ProviderKey> keys, KeyCooldownSettings? cooldown = null)
+    {
+        Name = name;
+        Kind = kind;
+        Client = client;
+        Keys = keys;
+        _keysById = keys.ToDictionary(k => k.Id, StringComparer.Ordinal);
+        Pool = new ProviderKeyPool(name, keys.Select(k => new ProviderKeySpec(k.Id, k.Rpm, k.Tpm)), cooldown);
+    }
+
+    public string Name { get; }
+    public string Kind { get; }
+    public IUpstreamClient Client { get; }
+    public IReadOnlyList<ProviderKey> Keys { get; }
+    /// <summary>Per-key budgets, cooldowns and disables on this node (kept in step across nodes by publication).</summary>
+    public ProviderKeyPool Pool { get; }
+
+    public string? SecretOf(string keyId) => _keysById.TryGetValue(keyId, out var k) ? k.Secret : null;
 }

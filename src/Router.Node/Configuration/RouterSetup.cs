@@ -29,9 +29,10 @@ public static class RouterSetup
 
     private static void Validate(RouterOptions o)
     {
-        Port(o.Http.Port, "Router:Http:Port");
-        Port(o.Grpc.Port, "Router:Grpc:Port");
-        if (o.Http.Port == o.Grpc.Port) throw new ConfigurationException("Router:Grpc:Port", "must differ from Router:Http:Port");
+        // Port 0 asks the OS for a free port (tests).
+        Port(o.Http.Port, "Router:Http:Port", allowZero: true);
+        Port(o.Grpc.Port, "Router:Grpc:Port", allowZero: true);
+        if (o.Http.Port == o.Grpc.Port && o.Http.Port != 0) throw new ConfigurationException("Router:Grpc:Port", "must differ from Router:Http:Port");
         if (o.Http.MaxBodyBytes < 1024) throw new ConfigurationException("Router:Http:MaxBodyBytes", "must be at least 1024");
         if (o.Persistence.Provider is not ("sqlite" or "postgresql"))
             throw new ConfigurationException("Router:Persistence:Provider", $"must be 'sqlite' or 'postgresql', not '{o.Persistence.Provider}'");

@@ -1,5 +1,6 @@
 using Akka.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Router.Actors.Breakers;
 using Router.Actors.Dispatch;
 using Router.Actors.Routing;
 using Router.Actors.Upstreams;
@@ -62,10 +63,12 @@ public static class RouterHost
         s.AddSingleton(new RoutePlanner(catalog));
         s.AddSingleton(new IngressSettings(options.Http.MaxBodyBytes));
         s.AddSingleton<IReadOnlyDictionary<string, ProviderRuntime>>(providers);
-        s.AddSingleton(new Dispatcher(providers, new DispatchSettings(
-            options.Retry.MaxAttempts,
-            TimeSpan.FromMilliseconds(options.Retry.AttemptTimeoutMs),
-            TimeSpan.FromMilliseconds(options.Retry.DeadlineMs)), clock));
+        s.AddSingleton(new BreakerView());
+        s.AddSingleton<IDispatchObserver, LocalDispatchObserver>();
+        s.AddSingleton(sp => new Dispatcher(providers, sp.GetRequiredService<BreakerView>(), new DispatchSettings(
+            new RetrySettings(options.Retry.MaxAttempts, TimeSpan.FromMilliseconds(options.Retry.BaseDelayMs),
+                TimeSpan.FromMilliseconds(options.Retry.MaxDelayMs), TimeSpan.FromMilliseconds(options.Retry.DeadlineMs)),
+            TimeSpan.FromMilliseconds(options.Retry.AttemptTimeoutMs)), sp.GetRequiredService<IDispatchObserver>(), clock));
         s.AddSingleton<IAdmission>(new StaticKeyAdmission(options.Keys));
         s.AddSingleton<IPromptTokenCounter, EstimatingTokenCounter>();
         s.AddSingleton<IUsageRecorder, DiscardingUsageRecorder>();

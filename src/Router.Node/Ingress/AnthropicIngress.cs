@@ -13,15 +13,18 @@ public static class AnthropicIngress
 {
     public static void MapAnthropic(this IEndpointRouteBuilder app) => app.MapPost("/v1/messages", MessagesAsync);
 
-    private static async Task MessagesAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings, IPromptTokenCounter counter)
+    private static async Task MessagesAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings)
     {
         ChatExecution execution;
         ChatRequest request;
         try
         {
+            // Like the providers: no key, no look at the body.
+            var key = HttpIngress.PresentedKey(http.Request, allowXApiKey: true)
+                ?? throw new RouterException(RouterErrorCode.Unauthorized, "You didn't provide an API key.");
             using (var doc = await HttpIngress.ReadJsonAsync(http, settings.MaxBodyBytes))
                 request = Parse(doc.RootElement);
-            execution = await pipeline.ExecuteAsync(HttpIngress.PresentedKey(http.Request, allowXApiKey: true), request, http.RequestAborted);
+            execution = await pipeline.ExecuteAsync(key, request, http.RequestAborted);
         }
         catch (RouterException ex)
         {
@@ -37,7 +40,7 @@ public static class AnthropicIngress
             await HttpIngress.WriteJsonAsync(http.Response, 200, w => WriteMessage(w, id, model, c.Content, c.FinishReason, c.Usage));
             return;
         }
-        await StreamAsync(http, execution, id, model, counter.CountPrompt(request));
+        await StreamAsync(http, execution, id, model, execution.PromptTokens);
     }
 
     private static async Task StreamAsync(HttpContext http, ChatExecution execution, string id, string model, int promptTokens)

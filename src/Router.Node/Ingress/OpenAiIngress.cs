@@ -24,9 +24,12 @@ public static class OpenAiIngress
         ChatRequest request;
         try
         {
+            // Like the providers: no key, no look at the body.
+            var key = HttpIngress.PresentedKey(http.Request, allowXApiKey: false)
+                ?? throw new RouterException(RouterErrorCode.Unauthorized, "You didn't provide an API key.");
             using (var doc = await HttpIngress.ReadJsonAsync(http, settings.MaxBodyBytes))
                 request = Parse(doc.RootElement);
-            execution = await pipeline.ExecuteAsync(HttpIngress.PresentedKey(http.Request, allowXApiKey: false), request, http.RequestAborted);
+            execution = await pipeline.ExecuteAsync(key, request, http.RequestAborted);
         }
         catch (RouterException ex)
         {

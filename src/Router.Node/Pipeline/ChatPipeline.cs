@@ -12,6 +12,8 @@ public sealed class ChatExecution
     public required AdmissionTicket Ticket { get; init; }
     public required ServedBy ServedBy { get; init; }
     public required RoutePlan Plan { get; init; }
+    /// <summary>Router's own count of the prompt (Anthropic's message_start announces it before the upstream does).</summary>
+    public int PromptTokens { get; init; }
     public ChatCompletion? Completion { get; init; }
     /// <summary>The events of a streamed answer. Failures after the first event surface as <see cref="RouterException"/>.</summary>
     public IAsyncEnumerable<ChatStreamEvent>? Stream { get; init; }
@@ -63,14 +65,14 @@ public sealed class ChatPipeline(
         {
             if (!request.Stream)
             {
-                var done = await dispatcher.CompleteAsync(request, plan, cancellationToken).ConfigureAwait(false);
+                var done = await dispatcher.CompleteAsync(request, plan, estimated, cancellationToken).ConfigureAwait(false);
                 Finish(ticket, request, plan, done.ServedBy, done.Completion.Usage, started, UsageOutcome.Success);
-                return new ChatExecution { Ticket = ticket, ServedBy = done.ServedBy, Plan = plan, Completion = done.Completion };
+                return new ChatExecution { Ticket = ticket, ServedBy = done.ServedBy, Plan = plan, PromptTokens = promptTokens, Completion = done.Completion };
             }
-            var stream = await dispatcher.StreamAsync(request, plan, cancellationToken).ConfigureAwait(false);
+            var stream = await dispatcher.StreamAsync(request, plan, estimated, cancellationToken).ConfigureAwait(false);
             return new ChatExecution
             {
-                Ticket = ticket, ServedBy = stream.ServedBy, Plan = plan,
+                Ticket = ticket, ServedBy = stream.ServedBy, Plan = plan, PromptTokens = promptTokens,
                 Stream = Relay(stream, ticket, request, plan, promptTokens, started, cancellationToken),
             };
         }
