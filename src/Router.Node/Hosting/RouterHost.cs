@@ -4,6 +4,8 @@ using Router.Actors.Breakers;
 using Router.Actors.Dispatch;
 using Router.Actors.Routing;
 using Router.Actors.Upstreams;
+using Router.Actors.Usage;
+using Akka.Actor;
 using Router.Node.Configuration;
 using Router.Node.Grpc;
 using Router.Node.Ingress;
@@ -70,13 +72,18 @@ public static class RouterHost
                 TimeSpan.FromMilliseconds(options.Retry.MaxDelayMs), TimeSpan.FromMilliseconds(options.Retry.DeadlineMs)),
             TimeSpan.FromMilliseconds(options.Retry.AttemptTimeoutMs)), sp.GetRequiredService<IDispatchObserver>(), clock));
         s.AddSingleton<IAdmission>(new StaticKeyAdmission(options.Keys));
-        s.AddSingleton<IPromptTokenCounter, EstimatingTokenCounter>();
-        s.AddSingleton<IUsageRecorder, DiscardingUsageRecorder>();
+        s.AddSingleton(new TokenCounter());
+        s.AddSingleton(UsageStore.Create(options.Persistence.Provider, options.Persistence.ConnectionString));
+        s.AddSingleton(sp => new WriterHolder(() => new UsageLedgerWriter(sp.GetRequiredService<ActorSystem>(), sp.GetRequiredService<IUsageStore>())));
+        s.AddSingleton(sp => sp.GetRequiredService<WriterHolder>().Writer);
+        s.AddSingleton<IUsageRecorder, LedgerUsageRecorder>();
         s.AddSingleton(sp => new ChatPipeline(
             sp.GetRequiredService<RoutePlanner>(), sp.GetRequiredService<IAdmission>(), sp.GetRequiredService<Dispatcher>(),
-            sp.GetRequiredService<IPromptTokenCounter>(), sp.GetRequiredService<IUsageRecorder>(), clock, options.Limits.DefaultMaxTokens));
+            sp.GetRequiredService<TokenCounter>(), sp.GetRequiredService<IUsageRecorder>(), clock, options.Limits.DefaultMaxTokens));
 
         s.AddAkka(AkkaSetup.SystemName, (akka, _) => akka.AddRouterCluster(options));
+        // Registered after Akka so it stops first: the ledger flushes while the ActorSystem still runs.
+        s.AddHostedService<LedgerLifetime>();
         s.AddGrpc();
         s.AddGrpcReflection();
         s.AddGrpcHealthChecks().AddCheck("router", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());

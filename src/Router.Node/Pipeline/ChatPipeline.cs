@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Router.Actors.Dispatch;
 using Router.Actors.Routing;
+using Router.Actors.Usage;
 using Router.Contracts.Chat;
 using Router.Contracts.Errors;
 
@@ -27,7 +28,7 @@ public sealed class ChatPipeline(
     RoutePlanner planner,
     IAdmission admission,
     Dispatcher dispatcher,
-    IPromptTokenCounter tokens,
+    TokenCounter tokens,
     IUsageRecorder usage,
     TimeProvider clock,
     int defaultMaxTokens)
@@ -40,7 +41,9 @@ public sealed class ChatPipeline(
             throw new RouterException(RouterErrorCode.Unauthorized, "You didn't provide an API key.");
 
         // 1. Plan locally first (pure), but let a bad key win over an unknown model.
-        var promptTokens = tokens.CountPrompt(request);
+        // Counted once per request with the tokenizer of the model's first deployment; reused below.
+        var promptTokens = tokens.CountPromptTokens(request,
+            planner.TryResolve(request.Model, out var named) && named.Deployments.Count > 0 ? named.Deployments[0].UpstreamModel : request.Model);
         RoutePlan plan;
         try
         {
@@ -56,7 +59,7 @@ public sealed class ChatPipeline(
         }
 
         // 2. One hop to the key's owner: limits, budget, allow-list.
-        var estimated = promptTokens + (request.MaxTokens ?? defaultMaxTokens);
+        var estimated = TokenCounter.EstimateAdmissionTokens(promptTokens, request.MaxTokens, defaultMaxTokens);
         var ticket = await admission.AdmitAsync(presentedKey, request.Model, plan.Model, estimated, cancellationToken).ConfigureAwait(false);
         var started = clock.GetTimestamp();
 
@@ -79,13 +82,13 @@ public sealed class ChatPipeline(
         catch (RouterException ex)
         {
             admission.Abort(ticket);
-            usage.Record(UsageEntry.Failed(ticket, request, plan, clock.GetElapsedTime(started), ex.Code));
+            usage.Record(UsageEntry.Failed(ticket, request, plan, clock.GetElapsedTime(started), Outcome(ex.Code)));
             throw;
         }
         catch (OperationCanceledException)
         {
             admission.Abort(ticket);
-            usage.Record(UsageEntry.Failed(ticket, request, plan, clock.GetElapsedTime(started), null));
+            usage.Record(UsageEntry.Failed(ticket, request, plan, clock.GetElapsedTime(started), UsageOutcome.Cancelled));
             throw;
         }
     }
@@ -111,7 +114,7 @@ public sealed class ChatPipeline(
                 }
                 catch (Router.Actors.Upstreams.UpstreamException ex)
                 {
-                    outcome = UsageOutcome.UpstreamError;
+                    outcome = ex.Kind == Router.Actors.Upstreams.UpstreamFailureKind.Timeout ? UsageOutcome.Timeout : UsageOutcome.UpstreamError;
                     throw new RouterException(ex.Kind == Router.Actors.Upstreams.UpstreamFailureKind.Timeout
                         ? RouterErrorCode.UpstreamTimeout : RouterErrorCode.UpstreamError,
                         "The upstream stream failed after it started: " + ex.Message);
@@ -136,30 +139,27 @@ public sealed class ChatPipeline(
 
     private void Finish(AdmissionTicket ticket, ChatRequest request, RoutePlan plan, ServedBy served, TokenUsage used, long started, UsageOutcome outcome)
     {
-        var cost = Pricing(served.Deployment, used);
+        var cost = Router.Actors.Usage.Pricing.Cost(used, served.Deployment);
         admission.Complete(ticket, used, cost);
-        usage.Record(new UsageEntry(ticket, request, plan, served, used, cost, clock.GetElapsedTime(started), outcome, null));
+        usage.Record(new UsageEntry(ticket, request, plan, served, used, cost, clock.GetElapsedTime(started), outcome));
     }
 
-    private static decimal Pricing(Deployment d, TokenUsage u) =>
-        (u.InputTokens * d.InputPerMTok + u.OutputTokens * d.OutputPerMTok) / 1_000_000m;
+    private static UsageOutcome Outcome(RouterErrorCode code) => code switch
+    {
+        RouterErrorCode.UpstreamTimeout => UsageOutcome.Timeout,
+        RouterErrorCode.Overloaded => UsageOutcome.Overloaded,
+        RouterErrorCode.InvalidRequest or RouterErrorCode.ContextLengthExceeded => UsageOutcome.Rejected,
+        _ => UsageOutcome.UpstreamError,
+    };
 }
-
-/// <summary>Counts prompt tokens once per request (admission estimate, context-window filter, auto tiers).</summary>
-public interface IPromptTokenCounter
-{
-    int CountPrompt(ChatRequest request);
-}
-
-public enum UsageOutcome { Success, UpstreamError, Cancelled, Refused }
 
 /// <summary>One finished request, on its way to the ledger.</summary>
 public sealed record UsageEntry(
     AdmissionTicket Ticket, ChatRequest Request, RoutePlan Plan, ServedBy? ServedBy, TokenUsage Usage, decimal CostUsd,
-    TimeSpan Latency, UsageOutcome Outcome, RouterErrorCode? Error)
+    TimeSpan Latency, UsageOutcome Outcome)
 {
-    public static UsageEntry Failed(AdmissionTicket t, ChatRequest r, RoutePlan p, TimeSpan latency, RouterErrorCode? error) =>
-        new(t, r, p, null, default, 0m, latency, error is null ? UsageOutcome.Cancelled : UsageOutcome.UpstreamError, error);
+    public static UsageEntry Failed(AdmissionTicket t, ChatRequest r, RoutePlan p, TimeSpan latency, UsageOutcome outcome) =>
+        new(t, r, p, null, default, 0m, latency, outcome);
 }
 
 /// <summary>Where finished requests go; the ledger writer in production.</summary>
