@@ -1,0 +1,132 @@
+using System.Runtime.CompilerServices;
+using Router.Contracts.Chat;
+
+namespace Router.Actors.Upstreams;
+
+/// <summary>How the in-process provider behaves; mirrors the <c>simulated</c> provider's configuration fields.</summary>
+public sealed record SimulatedUpstreamOptions
+{
+    /// <summary>Time to the first token.</summary>
+    public TimeSpan Latency { get; init; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>Pace of generation after the first token; zero or less means no delay between tokens.</summary>
+    public double TokensPerSecond { get; init; } = 200;
+
+    /// <summary>Tokens in each answer (fewer when the request's max_tokens is lower).</summary>
+    public int CompletionTokens { get; init; } = 24;
+
+    /// <summary>Share of calls (0..1) that fail with a 500, after the latency.</summary>
+    public double FailureRate { get; init; }
+
+    /// <summary>Seed for the failure draws, so a demo or test run repeats itself.</summary>
+    public int Seed { get; init; } = 1;
+}
+
+/// <summary>
+/// An upstream that answers in-process, for demo mode, load tests and tests of everything above the wire:
+/// realistic timing (latency, token pace) and failures without a network or a provider bill. The answer is
+/// a fixed phrase followed by words of the prompt, so the same prompt always gets the same text.
+/// </summary>
+public sealed class SimulatedUpstreamClient : IUpstreamClient
+{
+    private static readonly string[] Phrase = ["This", " is", " a", " simulated", " answer", " about"];
+
+    private readonly SimulatedUpstreamOptions _options;
+    private readonly TimeProvider _time;
+    private readonly Random _random;
+    private long _sequence;
+
+    /// <param name="random">Failure draws; defaults to one seeded with <see cref="SimulatedUpstreamOptions.Seed"/>.</param>
+    public SimulatedUpstreamClient(SimulatedUpstreamOptions options, TimeProvider timeProvider, Random? random = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.CompletionTokens);
+        if (options.FailureRate is < 0 or > 1 || double.IsNaN(options.FailureRate))
+            throw new ArgumentOutOfRangeException(nameof(options), options.FailureRate, "FailureRate must be within 0..1.");
+        _options = options;
+        _time = timeProvider;
+        _random = random ?? new Random(options.Seed);
+    }
+
+    public async Task<ChatCompletion> CompleteAsync(UpstreamCall call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var answer = Prepare(call.Request);
+        var fails = DrawFailure();
+        // One wait for the whole answer (first token, then the rest at the configured pace) keeps timing exact under a fake clock.
+        var generation = fails || answer.Tokens.Count <= 1 ? TimeSpan.Zero : PerToken * (answer.Tokens.Count - 1);
+        await DelayAsync(_options.Latency + generation, cancellationToken).ConfigureAwait(false);
+        if (fails) throw Failure(call);
+        return new ChatCompletion(NextId(), call.UpstreamModel, string.Concat(answer.Tokens), answer.Finish, answer.Usage);
+    }
+
+    public async IAsyncEnumerable<ChatStreamEvent> StreamAsync(
+        UpstreamCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var answer = Prepare(call.Request);
+        var fails = DrawFailure();
+        await DelayAsync(_options.Latency, cancellationToken).ConfigureAwait(false);
+        if (fails) throw Failure(call);
+        for (var i = 0; i < answer.Tokens.Count; i++)
+        {
+            if (i > 0) await DelayAsync(PerToken, cancellationToken).ConfigureAwait(false);
+            yield return new ContentDelta(answer.Tokens[i]);
+        }
+        yield return new StreamFinished(answer.Finish, answer.Usage);
+    }
+
+    /// <summary>The prompt-token estimate the simulated provider reports: ceil(chars / 4) + 4 per message.</summary>
+    public static int EstimatePromptTokens(IReadOnlyList<ChatMessage> messages)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var tokens = 0;
+        foreach (var m in messages) tokens += (m.Content.Length + 3) / 4 + 4;
+        return tokens;
+    }
+
+    private TimeSpan PerToken => _options.TokensPerSecond > 0 ? TimeSpan.FromSeconds(1 / _options.TokensPerSecond) : TimeSpan.Zero;
+
+    private sealed record Answer(IReadOnlyList<string> Tokens, FinishReason Finish, TokenUsage Usage);
+
+    private Answer Prepare(ChatRequest request)
+    {
+        var count = _options.CompletionTokens;
+        var finish = FinishReason.Stop;
+        if (request.MaxTokens is { } max && max < count)
+        {
+            count = Math.Max(0, max);
+            finish = FinishReason.Length;
+        }
+
+        var lastUser = request.Messages.LastOrDefault(m => m.Role == ChatRole.User)?.Content ?? "";
+        var words = lastUser.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        var tokens = new string[count];
+        for (var i = 0; i < count; i++)
+        {
+            tokens[i] = i < Phrase.Length ? Phrase[i]
+                : words.Length > 0 ? " " + words[(i - Phrase.Length) % words.Length]
+                : Phrase[i % Phrase.Length];
+        }
+        return new Answer(tokens, finish, new TokenUsage(EstimatePromptTokens(request.Messages), count));
+    }
+
+    // Drawn when the call starts, so the sequence of outcomes depends only on the seed and the call order.
+    private bool DrawFailure()
+    {
+        if (_options.FailureRate <= 0) return false;
+        lock (_random) return _random.NextDouble() < _options.FailureRate;
+    }
+
+    private static UpstreamException Failure(UpstreamCall call) =>
+        new(UpstreamFailureKind.ServerError, $"{call.DeploymentId}: simulated upstream failure (500)", 500);
+
+    private string NextId() => $"sim-{Interlocked.Increment(ref _sequence)}";
+
+    private Task DelayAsync(TimeSpan delay, CancellationToken ct)
+    {
+        if (delay > TimeSpan.Zero) return Task.Delay(delay, _time, ct);
+        return ct.IsCancellationRequested ? Task.FromCanceled(ct) : Task.CompletedTask;
+    }
+}
