@@ -18,6 +18,15 @@ public sealed class RouterOptions
     public RetryOptions Retry { get; set; } = new();
     public LimitsOptions Limits { get; set; } = new();
     public ShutdownOptions Shutdown { get; set; } = new();
+    public IngressOptions Ingress { get; set; } = new();
+}
+
+public sealed class IngressOptions
+{
+    /// <summary>Requests that may wait for a free slot on this node; beyond it requests get 503 at once.</summary>
+    public int QueueSize { get; set; } = 1024;
+    /// <summary>Requests in progress at once on this node (streams included).</summary>
+    public int Parallelism { get; set; } = 512;
 }
 
 public sealed class HttpOptions

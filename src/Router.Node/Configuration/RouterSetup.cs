@@ -129,6 +129,8 @@ public static class RouterSetup
         if (o.Retry.AttemptTimeoutMs < 1) throw new ConfigurationException("Router:Retry:AttemptTimeoutMs", "must be positive");
         if (o.Retry.DeadlineMs < 1) throw new ConfigurationException("Router:Retry:DeadlineMs", "must be positive");
         if (o.Limits.DefaultMaxTokens < 1) throw new ConfigurationException("Router:Limits:DefaultMaxTokens", "must be positive");
+        if (o.Ingress.QueueSize < 1) throw new ConfigurationException("Router:Ingress:QueueSize", "must be at least 1");
+        if (o.Ingress.Parallelism < 1) throw new ConfigurationException("Router:Ingress:Parallelism", "must be at least 1");
         if (o.Shutdown.DrainSeconds < 0) throw new ConfigurationException("Router:Shutdown:DrainSeconds", "must not be negative");
     }
 

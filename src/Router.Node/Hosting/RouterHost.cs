@@ -63,7 +63,7 @@ public static class RouterHost
         s.AddSingleton(options);
         s.AddSingleton(clock);
         s.AddSingleton(new RoutePlanner(catalog));
-        s.AddSingleton(new IngressSettings(options.Http.MaxBodyBytes));
+        s.AddSingleton(new Router.Node.Ingress.IngressSettings(options.Http.MaxBodyBytes));
         s.AddSingleton<IReadOnlyDictionary<string, ProviderRuntime>>(providers);
         s.AddSingleton(new BreakerView());
         s.AddSingleton<IDispatchObserver, LocalDispatchObserver>();
@@ -84,11 +84,16 @@ public static class RouterHost
         s.AddAkka(AkkaSetup.SystemName, (akka, _) => akka.AddRouterCluster(options));
         // Registered after Akka so it stops first: the ledger flushes while the ActorSystem still runs.
         s.AddHostedService<LedgerLifetime>();
-        s.AddGrpc();
+        s.AddSingleton(sp => new IngressQueue(
+            Akka.Streams.ActorMaterializer.Create(sp.GetRequiredService<ActorSystem>(), namePrefix: "ingress"),
+            new Router.Actors.Dispatch.IngressSettings(options.Ingress.QueueSize, options.Ingress.Parallelism), clock));
+        s.AddSingleton<IngressGateInterceptor>();
+        s.AddGrpc(o => o.Interceptors.Add<IngressGateInterceptor>());
         s.AddGrpcReflection();
         s.AddGrpcHealthChecks().AddCheck("router", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
 
         var app = builder.Build();
+        app.UseIngressGate();
         app.MapOpenAi();
         app.MapAnthropic();
         app.MapGrpcService<RouterGrpcService>();

@@ -1,0 +1,143 @@
+using Akka.Streams;
+using Akka.Streams.Dsl;
+
+namespace Router.Actors.Dispatch;
+
+/// <summary>Sizes of the node's ingress graph.</summary>
+/// <param name="QueueSize">Requests that may wait for a free slot; one more is refused at once.</param>
+/// <param name="Parallelism">Requests in progress at once on this node (upstream calls and streams included).</param>
+public sealed record IngressSettings(int QueueSize, int Parallelism);
+
+/// <summary>
+/// Every request enters this per-node Akka.Streams graph: a bounded queue feeding the request's work with bounded
+/// parallelism. When the queue is full the request is refused immediately (the caller answers 503 with a
+/// Retry-After from the measured drain rate) instead of waiting, so a saturated node never piles up memory or
+/// times out clients. The work item covers the whole request, a streamed answer included, so the parallelism
+/// bound is a bound on concurrent upstream calls.
+/// </summary>
+public sealed class IngressQueue : IAsyncDisposable
+{
+    private readonly ISourceQueueWithComplete<Work> _queue;
+    private readonly Task _done;
+    private readonly TimeProvider _clock;
+    private readonly IngressSettings _settings;
+    private long _waiting;
+    private long _running;
+    private long _shed;
+    private long _completed;
+    // Drain rate: completions in the last window, for Retry-After.
+    private long _windowStart;
+    private long _windowCompleted;
+    private double _ratePerSecond;
+
+    public IngressQueue(IMaterializer materializer, IngressSettings settings, TimeProvider clock)
+    {
+        _settings = settings;
+        _clock = clock;
+        _windowStart = clock.GetTimestamp();
+        var (queue, done) = Source.Queue<Work>(settings.QueueSize, OverflowStrategy.DropNew)
+            .SelectAsyncUnordered(settings.Parallelism, RunAsync)
+            .ToMaterialized(Sink.Ignore<bool>(), Keep.Both)
+            .Run(materializer);
+        _queue = queue;
+        _done = done;
+    }
+
+    public long Waiting => Interlocked.Read(ref _waiting);
+    public long Running => Interlocked.Read(ref _running);
+    public long Shed => Interlocked.Read(ref _shed);
+    public long Completed => Interlocked.Read(ref _completed);
+    public IngressSettings Settings => _settings;
+
+    /// <summary>
+    /// Runs <paramref name="work"/> when a slot is free. Returns false at once when the queue is full (the work
+    /// is not run). The returned task completes when the work completes; its exceptions propagate.
+    /// </summary>
+    public async ValueTask<bool> TryRunAsync(Func<Task> work, CancellationToken cancellationToken)
+    {
+        var item = new Work(work, cancellationToken);
+        Interlocked.Increment(ref _waiting);
+        IQueueOfferResult offered;
+        try
+        {
+            offered = await _queue.OfferAsync(item).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is StreamDetachedException or InvalidOperationException)
+        {
+            offered = QueueOfferResult.Dropped.Instance;
+        }
+        if (offered is not QueueOfferResult.Enqueued)
+        {
+            Interlocked.Decrement(ref _waiting);
+            Interlocked.Increment(ref _shed);
+            return false;
+        }
+        await item.Completion.Task.ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>How long a refused client should wait: the queue's length at the measured drain rate, at least 1 s.</summary>
+    public TimeSpan SuggestedRetryAfter()
+    {
+        var rate = Volatile.Read(ref _ratePerSecond);
+        if (rate <= 0) return TimeSpan.FromSeconds(1);
+        var seconds = (Waiting + Running) / rate;
+        return TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling(seconds), 1, 60));
+    }
+
+    private async Task<bool> RunAsync(Work item)
+    {
+        Interlocked.Decrement(ref _waiting);
+        if (item.CancellationToken.IsCancellationRequested)
+        {
+            item.Completion.TrySetCanceled(item.CancellationToken);
+            return false;
+        }
+        Interlocked.Increment(ref _running);
+        try
+        {
+            await item.Run().ConfigureAwait(false);
+            item.Completion.TrySetResult();
+        }
+        catch (OperationCanceledException oce)
+        {
+            item.Completion.TrySetCanceled(oce.CancellationToken);
+        }
+        catch (Exception ex)
+        {
+            item.Completion.TrySetException(ex);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _running);
+            Interlocked.Increment(ref _completed);
+            CountCompletion();
+        }
+        return true;
+    }
+
+    private void CountCompletion()
+    {
+        var completed = Interlocked.Increment(ref _windowCompleted);
+        var elapsed = _clock.GetElapsedTime(Interlocked.Read(ref _windowStart));
+        if (elapsed < TimeSpan.FromSeconds(1)) return;
+        // One thread closes the window; others keep counting into the next one.
+        var start = Interlocked.Read(ref _windowStart);
+        if (Interlocked.CompareExchange(ref _windowStart, _clock.GetTimestamp(), start) != start) return;
+        Interlocked.Exchange(ref _windowCompleted, 0);
+        Volatile.Write(ref _ratePerSecond, completed / elapsed.TotalSeconds);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Complete();
+        await _done.ConfigureAwait(false);
+    }
+
+    private sealed class Work(Func<Task> run, CancellationToken cancellationToken)
+    {
+        public Func<Task> Run { get; } = run;
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
