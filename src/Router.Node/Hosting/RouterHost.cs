@@ -65,8 +65,9 @@ public static class RouterHost
         s.AddSingleton(new RoutePlanner(catalog));
         s.AddSingleton(new Router.Node.Ingress.IngressSettings(options.Http.MaxBodyBytes));
         s.AddSingleton<IReadOnlyDictionary<string, ProviderRuntime>>(providers);
-        s.AddSingleton(new BreakerView());
-        s.AddSingleton<IDispatchObserver, LocalDispatchObserver>();
+        var breakerView = new BreakerView();
+        s.AddSingleton(breakerView);
+        s.AddSingleton<IDispatchObserver, ClusterDispatchObserver>();
         s.AddSingleton(sp => new Dispatcher(providers, sp.GetRequiredService<BreakerView>(), new DispatchSettings(
             new RetrySettings(options.Retry.MaxAttempts, TimeSpan.FromMilliseconds(options.Retry.BaseDelayMs),
                 TimeSpan.FromMilliseconds(options.Retry.MaxDelayMs), TimeSpan.FromMilliseconds(options.Retry.DeadlineMs)),
@@ -81,7 +82,9 @@ public static class RouterHost
             sp.GetRequiredService<RoutePlanner>(), sp.GetRequiredService<IAdmission>(), sp.GetRequiredService<Dispatcher>(),
             sp.GetRequiredService<TokenCounter>(), sp.GetRequiredService<IUsageRecorder>(), clock, options.Limits.DefaultMaxTokens));
 
-        s.AddAkka(AkkaSetup.SystemName, (akka, _) => akka.AddRouterCluster(options));
+        s.AddAkka(AkkaSetup.SystemName, (akka, _) => akka
+            .AddRouterCluster(options)
+            .AddFailover(options, breakerView, providers, clock));
         // Registered after Akka so it stops first: the ledger flushes while the ActorSystem still runs.
         s.AddHostedService<LedgerLifetime>();
         s.AddSingleton(sp => new IngressQueue(
