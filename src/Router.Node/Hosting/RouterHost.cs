@@ -91,6 +91,9 @@ public static class RouterHost
             Akka.Streams.ActorMaterializer.Create(sp.GetRequiredService<ActorSystem>(), namePrefix: "ingress"),
             new Router.Actors.Dispatch.IngressSettings(options.Ingress.QueueSize, options.Ingress.Parallelism), clock));
         s.AddSingleton<IngressGateInterceptor>();
+        s.AddSingleton<NodeHealth>();
+        // Kestrel drains in-flight requests first, then the ledger flushes, then Akka leaves and hands shards off.
+        s.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.Shutdown.DrainSeconds + 10));
         s.AddGrpc(o => o.Interceptors.Add<IngressGateInterceptor>());
         s.AddGrpcReflection();
         s.AddGrpcHealthChecks().AddCheck("router", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
@@ -102,7 +105,7 @@ public static class RouterHost
         app.MapGrpcService<RouterGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
-        app.MapGet("/healthz/live", () => Results.Text("ok"));
+        NodeHealth.MapHealth(app);
         return app;
     }
 
