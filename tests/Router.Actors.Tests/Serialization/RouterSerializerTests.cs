@@ -1,0 +1,147 @@
+using System.Runtime.Serialization;
+using System.Text;
+using Akka.Actor;
+using Router.Actors.RateLimiting;
+using Router.Contracts.RateLimiting;
+using Router.Contracts.Serialization;
+using static Router.Contracts.RateLimiting.ApiKeyCommands;
+using static Router.Contracts.RateLimiting.ApiKeyEvents;
+
+namespace Router.Actors.Tests.Serialization;
+
+public sealed class RouterSerializerTests() : Akka.TestKit.Xunit2.TestKit(RouterSerializer.Hocon)
+{
+    private static readonly string Hash = ApiKeyHash.Compute("sk-serializer-test");
+    private static readonly ApiKeyId Id = ApiKeyId.FromKeyHash(Hash);
+    private static readonly DateTimeOffset At = new(2026, 3, 10, 12, 30, 15, 123, TimeSpan.Zero);
+
+    private static readonly KeyUpserted Upserted = new(
+        Id, "team-a", Hash, 60, 100_000, 20, 10.50m, BudgetPeriod.Month, ["gpt-4o-mini", "claude-*"], KeySource.Config, At);
+
+    /// <summary>One non-trivial instance per message type; nulls and collections included where a type has them.</summary>
+    public static readonly IReadOnlyList<IRouterMessage> Samples =
+    [
+        new Upsert(Id, "team-a", Hash, 60, null, 20, 0.000001m, BudgetPeriod.Day, ["*"], KeySource.Admin),
+        new Revoke(Id),
+        new Admit(Id, "req-1", 1234, "gpt-4o-mini"),
+        new Complete(Id, "req-1", 1234, 987, 0.0012345m),
+        new Abort(Id, "req-2", 50),
+        new GetState(Id),
+        new AdmitResult(Id, "req-1", false, AdmitRefusal.Tokens, 20_000, new RateLimitInfo(60, 0, 60_000), null),
+        new KeyState(
+            Id, true, "team-a", KeySource.Config, 60, 100_000, null, 59, -300, 1, 10m, BudgetPeriod.Month, 1.5m, 7.25m,
+            At.AddDays(20), true, At, ["gpt-4o-mini"], At.AddDays(-3), At),
+        KeyState.NotFound(Id),
+        Upserted,
+        new KeyRevoked(Id, At),
+        new SpendRecorded(Id, 0.75m, 12, 40_000, At),
+        new ApiKeySnapshot(
+            Upserted, At.AddDays(-1), null, 3.2m, new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero), 99.9m,
+            new BucketLevel(42, 1234), new BucketLevel(-500, 0), [new InFlightRequest("req-9", 300, At)], At),
+    ];
+
+    public static TheoryData<int> SampleIndexes()
+    {
+        var data = new TheoryData<int>();
+        for (var i = 0; i < Samples.Count; i++)
+        {
+            data.Add(i);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(SampleIndexes))]
+    public void Round_trips_every_message_type_through_the_bound_serializer(int index)
+    {
+        var message = Samples[index];
+        var serializer = Sys.Serialization.FindSerializerFor(message);
+        Assert.IsType<RouterSerializer>(serializer);
+
+        var bytes = serializer.ToBinary(message);
+        var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, message);
+        var back = Sys.Serialization.Deserialize(bytes, serializer.Identifier, manifest);
+
+        Assert.IsType(message.GetType(), back);
+        Assert.Equivalent(message, back, strict: true);
+        // Value equality where the record has no collections confirms nothing was lost in conversion.
+        Assert.Equal(Encoding.UTF8.GetString(bytes), Encoding.UTF8.GetString(serializer.ToBinary(back)));
+    }
+
+    [Fact]
+    public void Every_type_in_the_manifest_table_has_a_round_trip_sample()
+    {
+        var sampled = Samples.Select(s => s.GetType()).ToHashSet();
+
+        Assert.All(RouterManifests.All, entry => Assert.Contains(entry.Type, sampled));
+    }
+
+    [Fact]
+    public void Every_router_message_type_has_exactly_one_manifest()
+    {
+        var messageTypes = new[] { typeof(IRouterMessage).Assembly, typeof(ApiKeyActor).Assembly }
+            .SelectMany(a => a.GetTypes())
+            .Where(t => typeof(IRouterMessage).IsAssignableFrom(t) && t is { IsInterface: false, IsAbstract: false })
+            .ToList();
+
+        Assert.NotEmpty(messageTypes);
+        Assert.All(messageTypes, t => Assert.Single(RouterManifests.All, e => e.Type == t));
+        Assert.Equal(RouterManifests.All.Count, RouterManifests.All.Select(e => e.Manifest).Distinct().Count());
+    }
+
+    [Fact]
+    public void Stored_event_format_is_stable()
+    {
+        var serializer = new RouterSerializer((ExtendedActorSystem)Sys);
+        var spend = new SpendRecorded(new ApiKeyId("0123456789abcdef"), 0.75m, 12, 40_000, At);
+
+        Assert.Equal("ak.e.sp", serializer.Manifest(spend));
+        Assert.Equal(
+            """{"keyId":"0123456789abcdef","costUsd":0.75,"requests":12,"tokens":40000,"at":"2026-03-10T12:30:15.123+00:00"}""",
+            Encoding.UTF8.GetString(serializer.ToBinary(spend)));
+    }
+
+    [Fact]
+    public void Enums_are_stored_by_name()
+    {
+        var serializer = new RouterSerializer((ExtendedActorSystem)Sys);
+
+        var json = Encoding.UTF8.GetString(serializer.ToBinary(Upserted));
+
+        Assert.Contains("\"budgetPeriod\":\"Month\"", json);
+        Assert.Contains("\"source\":\"Config\"", json);
+    }
+
+    [Fact]
+    public void Unknown_manifest_is_a_serialization_exception()
+    {
+        var serializer = new RouterSerializer((ExtendedActorSystem)Sys);
+
+        Assert.Throws<SerializationException>(() => serializer.FromBinary("{}"u8.ToArray(), "no.such"));
+    }
+
+    [Fact]
+    public void Malformed_payload_is_a_serialization_exception()
+    {
+        var serializer = new RouterSerializer((ExtendedActorSystem)Sys);
+
+        Assert.Throws<SerializationException>(() => serializer.FromBinary("not json"u8.ToArray(), "ak.rv"));
+    }
+
+    [Fact]
+    public void A_type_without_a_manifest_is_refused()
+    {
+        var serializer = new RouterSerializer((ExtendedActorSystem)Sys);
+
+        Assert.Throws<SerializationException>(() => serializer.ToBinary(new NotInTheTable()));
+    }
+
+    [Fact]
+    public void Identifier_is_fixed_and_outside_akkas_range()
+    {
+        Assert.Equal(1701, new RouterSerializer((ExtendedActorSystem)Sys).Identifier);
+    }
+
+    private sealed record NotInTheTable;
+}
