@@ -183,7 +183,13 @@ public sealed class ApiKeyActor : ReceivePersistentActor, IWithTimers
         var now = NowTicks;
         var wall = _clock.GetUtcNow();
 
-        if (!ModelAllowList.Allows(key.Models, m.Model))
+        if (m.KeyHash is not null && !string.Equals(m.KeyHash, key.KeyHash, StringComparison.OrdinalIgnoreCase))
+        {
+            Sender.Tell(Refusal(m, AdmitRefusal.UnknownKey, null, now));
+            return;
+        }
+
+        if (!ModelAllowList.Allows(key.Models, m.Model) && (m.ModelNames is null || !m.ModelNames.Any(n => ModelAllowList.Allows(key.Models, n))))
         {
             Sender.Tell(Refusal(m, AdmitRefusal.ModelNotAllowed, null, now));
             return;

@@ -1,3 +1,4 @@
+using Router.Contracts.Serialization;
 namespace Router.Contracts.Breakers;
 
 /// <summary>What breaker entities publish so every node's local breaker view stays current without asking.</summary>
@@ -21,5 +22,5 @@ public static class BreakerEvents
         string Status,
         long? RemainingOpenMs,
         long? LastFailureUnixMs,
-        int ConsecutiveFailures);
+        int ConsecutiveFailures) : IRouterMessage;
 }

@@ -1,3 +1,4 @@
+using Router.Contracts.Serialization;
 namespace Router.Contracts.Breakers;
 
 /// <summary>
@@ -14,5 +15,5 @@ public static class ProviderKeyEvents
     /// <param name="KeyId">The key's configured id (never the secret).</param>
     /// <param name="CooldownRemainingMs">Milliseconds left in the key's cooldown when sent; null when not cooling down.</param>
     /// <param name="Disabled">True after an authentication failure: the key is not used until re-enabled.</param>
-    public sealed record StatusChanged(string Provider, string KeyId, long? CooldownRemainingMs, bool Disabled);
+    public sealed record StatusChanged(string Provider, string KeyId, long? CooldownRemainingMs, bool Disabled) : IRouterMessage;
 }

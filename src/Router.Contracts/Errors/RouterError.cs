@@ -17,10 +17,19 @@ public enum RouterErrorCode
     Internal,
 }
 
+/// <summary>A key's limits as the <c>x-ratelimit-*</c> headers show them; a limit the key does not have is null.</summary>
+public sealed record RateLimitSnapshot(
+    long? LimitRequests, long? RemainingRequests, TimeSpan? ResetRequests,
+    long? LimitTokens, long? RemainingTokens, TimeSpan? ResetTokens);
+
 /// <summary>A request-level failure that an ingress turns into a protocol-shaped error response.</summary>
-public sealed class RouterException(RouterErrorCode code, string message, string? param = null, TimeSpan? retryAfter = null)
+public sealed class RouterException(
+    RouterErrorCode code, string message, string? param = null, TimeSpan? retryAfter = null, RateLimitSnapshot? limits = null)
     : Exception(message)
 {
+    /// <summary>The key's limits at refusal, for the <c>x-ratelimit-*</c> headers of a 429.</summary>
+    public RateLimitSnapshot? Limits { get; } = limits;
+
     public RouterErrorCode Code { get; } = code;
     /// <summary>The request field at fault, when there is one (OpenAI's <c>param</c>).</summary>
     public string? Param { get; } = param;

@@ -84,8 +84,21 @@ public static class ApiKeyCommands
     /// <param name="RequestId">Unique per request; Complete/Abort name it to free its concurrency slot.</param>
     /// <param name="EstimatedTokens">Prompt tokens plus expected completion tokens, taken from TPM up front.</param>
     /// <param name="Model">The model as the client named it, checked against the key's allowed models.</param>
-    public sealed record Admit(ApiKeyId KeyId, string RequestId, int EstimatedTokens, string Model)
-        : IWithApiKeyId, IRouterMessage;
+    /// <param name="KeyHash">The presented key's full SHA-256: the entity admits only if it matches the stored hash
+    /// (the id is just a 64-bit prefix).</param>
+    /// <param name="ModelNames">Other names of the model the request resolved to (its id and aliases); the key may
+    /// allow any of them.</param>
+    public sealed record Admit(
+        ApiKeyId KeyId, string RequestId, int EstimatedTokens, string Model,
+        string? KeyHash = null, IReadOnlyList<string>? ModelNames = null)
+        : IWithApiKeyId, IRouterMessage
+    {
+        private bool PrintMembers(StringBuilder builder)
+        {
+            builder.Append($"KeyId = {KeyId}, RequestId = {RequestId}, EstimatedTokens = {EstimatedTokens}, Model = {Model}");
+            return true;
+        }
+    }
 
     /// <summary>
     /// Told when an admitted request finished: TPM is reconciled with <paramref name="ActualTokens"/>, the slot

@@ -1,3 +1,4 @@
+using Router.Contracts.Breakers;
 using Router.Contracts.RateLimiting;
 
 namespace Router.Contracts.Serialization;
@@ -25,5 +26,10 @@ public static class RouterManifests
         ("ak.e.rv", typeof(ApiKeyEvents.KeyRevoked)),
         ("ak.e.sp", typeof(ApiKeyEvents.SpendRecorded)),
         ("ak.s", typeof(ApiKeyEvents.ApiKeySnapshot)),
+        // Breakers and provider keys
+        ("br.ro", typeof(BreakerCommands.ReportOutcome)),
+        ("br.gs", typeof(BreakerCommands.GetState)),
+        ("br.sc", typeof(BreakerEvents.StateChanged)),
+        ("pk.sc", typeof(ProviderKeyEvents.StatusChanged)),
     ];
 }

@@ -14,7 +14,8 @@ public static class AkkaSetup
     public static AkkaConfigurationBuilder AddRouterCluster(this AkkaConfigurationBuilder akka, RouterOptions options)
     {
         var c = options.Cluster;
-        akka.AddHocon(PersistenceHocon(options.Persistence), HoconAddMode.Prepend)
+        akka.AddHocon(Router.Contracts.Serialization.RouterSerializer.Hocon, HoconAddMode.Prepend)
+            .AddHocon(PersistenceHocon(options.Persistence), HoconAddMode.Prepend)
             .AddHocon(ClusterHocon(c), HoconAddMode.Prepend)
             .WithRemoting(new RemoteOptions
             {
@@ -69,6 +70,11 @@ public static class AkkaSetup
                   provider-name = "{{provider}}"
                   auto-initialize = on
                 }
+              }
+              query.journal.sql {
+                class = "Akka.Persistence.Sql.Query.SqlReadJournalProvider, Akka.Persistence.Sql"
+                connection-string = "{{cs}}"
+                provider-name = "{{provider}}"
               }
               snapshot-store {
                 plugin = "akka.persistence.snapshot-store.sql"

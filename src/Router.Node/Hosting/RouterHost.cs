@@ -72,7 +72,9 @@ public static class RouterHost
             new RetrySettings(options.Retry.MaxAttempts, TimeSpan.FromMilliseconds(options.Retry.BaseDelayMs),
                 TimeSpan.FromMilliseconds(options.Retry.MaxDelayMs), TimeSpan.FromMilliseconds(options.Retry.DeadlineMs)),
             TimeSpan.FromMilliseconds(options.Retry.AttemptTimeoutMs)), sp.GetRequiredService<IDispatchObserver>(), clock));
-        s.AddSingleton<IAdmission>(new StaticKeyAdmission(options.Keys));
+        // Fail fast on a configured key whose secret cannot be read.
+        for (var i = 0; i < options.Keys.Count; i++) KeysHosting.ToUpsert(options.Keys[i], i);
+        s.AddSingleton<IAdmission, ShardedAdmission>();
         s.AddSingleton(new TokenCounter());
         s.AddSingleton(UsageStore.Create(options.Persistence.Provider, options.Persistence.ConnectionString));
         s.AddSingleton(sp => new WriterHolder(() => new UsageLedgerWriter(sp.GetRequiredService<ActorSystem>(), sp.GetRequiredService<IUsageStore>())));
@@ -84,7 +86,9 @@ public static class RouterHost
 
         s.AddAkka(AkkaSetup.SystemName, (akka, _) => akka
             .AddRouterCluster(options)
+            .AddApiKeyShards(clock)
             .AddFailover(options, breakerView, providers, clock));
+        s.AddHostedService<ConfigKeySeeder>();
         // Registered after Akka so it stops first: the ledger flushes while the ActorSystem still runs.
         s.AddHostedService<LedgerLifetime>();
         s.AddSingleton(sp => new IngressQueue(

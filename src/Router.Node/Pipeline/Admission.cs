@@ -1,15 +1,11 @@
 using Router.Actors.Routing;
 using Router.Contracts.Chat;
+using Router.Contracts.Errors;
 
 namespace Router.Node.Pipeline;
 
 /// <summary>Who is calling: the virtual key's id (a hash prefix, never the key) and name.</summary>
 public sealed record Caller(string KeyId, string KeyName);
-
-/// <summary>The key's limits after admission, for the <c>x-ratelimit-*</c> headers.</summary>
-public sealed record RateLimitSnapshot(
-    long? LimitRequests, long? RemainingRequests, TimeSpan? ResetRequests,
-    long? LimitTokens, long? RemainingTokens, TimeSpan? ResetTokens);
 
 /// <summary>An admitted request: what must be reconciled or released when it ends.</summary>
 public sealed record AdmissionTicket(Caller Caller, string RequestId, int EstimatedTokens, RateLimitSnapshot? Limits);

@@ -24,6 +24,7 @@ public sealed class RouterSerializerTests() : Akka.TestKit.Xunit2.TestKit(Router
         new Upsert(Id, "team-a", Hash, 60, null, 20, 0.000001m, BudgetPeriod.Day, ["*"], KeySource.Admin),
         new Revoke(Id),
         new Admit(Id, "req-1", 1234, "gpt-4o-mini"),
+        new Admit(Id, "req-3", 99, "fast", Hash, ["gpt-4o-mini", "fast"]),
         new Complete(Id, "req-1", 1234, 987, 0.0012345m),
         new Abort(Id, "req-2", 50),
         new GetState(Id),
@@ -38,6 +39,10 @@ public sealed class RouterSerializerTests() : Akka.TestKit.Xunit2.TestKit(Router
         new ApiKeySnapshot(
             Upserted, At.AddDays(-1), null, 3.2m, new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero), 99.9m,
             new BucketLevel(42, 1234), new BucketLevel(-500, 0), [new InFlightRequest("req-9", 300, At)], At),
+        new Router.Contracts.Breakers.BreakerCommands.ReportOutcome(new("gpt-4o-mini/openai"), false, "ServerError"),
+        new Router.Contracts.Breakers.BreakerCommands.GetState(new("gpt-4o-mini/openai")),
+        new Router.Contracts.Breakers.BreakerEvents.StateChanged("gpt-4o-mini/openai", "Open", 30_000, 1_795_000_000_000, 5),
+        new Router.Contracts.Breakers.ProviderKeyEvents.StatusChanged("openai", "primary", 30_000, false),
     ];
 
     public static TheoryData<int> SampleIndexes()
