@@ -22,8 +22,10 @@ public sealed class Dispatcher(
     DispatchSettings settings,
     IDispatchObserver observer,
     TimeProvider clock,
+    DeploymentLimiter? limiter = null,
     Func<double>? jitter = null)
 {
+    private readonly DeploymentLimiter _limiter = limiter ?? new DeploymentLimiter();
     private readonly RetryPolicy _policy = new(settings.Retry);
     private readonly DispatchSettings _settings = settings;
     private readonly IDispatchObserver _observer = observer;
@@ -79,6 +81,16 @@ public sealed class Dispatcher(
             var deployment = candidates[index];
             var provider = providers[deployment.Provider];
 
+            // 0. A deployment at its concurrency cap is passed over, not blamed.
+            if (!_limiter.TryEnter(deployment))
+            {
+                index = NextAvailable(candidates, index, Now, out _);
+                if (index >= 0) continue;
+                if (last is not null) throw GiveUp(last, attempts);
+                throw new RouterException(RouterErrorCode.Overloaded,
+                    $"Every deployment of '{plan.RequestedModel}' is at its concurrency limit on this node.", retryAfter: TimeSpan.FromSeconds(1));
+            }
+
             // 1. A key for this deployment's provider (providers without keys, like simulated, need none).
             Lease? lease = null;
             UpstreamException? failure;
@@ -87,6 +99,7 @@ public sealed class Dispatcher(
                 lease = provider.Pool.TryAcquire(Now, estimatedTokens, triedKeys, out var retryAt);
                 if (lease is null)
                 {
+                    _limiter.Exit(deployment);
                     failure = new UpstreamException(UpstreamFailureKind.RateLimited,
                         $"every key of provider '{provider.Name}' is cooling down or at its limit",
                         retryAfter: retryAt is { } at ? TimeSpan.FromTicks(Math.Max(0, at - Now)) : null);
@@ -228,6 +241,7 @@ public sealed class Dispatcher(
                 Provider.Pool.ReportSuccess(Lease.KeyId);
             }
             _owner._observer.AttemptSucceeded(Deployment, Lease?.KeyId, TimeSpan.FromTicks(now - _started));
+            _owner._limiter.Exit(Deployment);
             _cts.Dispose();
         }
 
@@ -247,6 +261,7 @@ public sealed class Dispatcher(
                 if (status is not null) _owner._observer.KeyStatusChanged(status);
             }
             _owner._observer.AttemptFailed(Deployment, Lease?.KeyId, failure);
+            _owner._limiter.Exit(Deployment);
             _cts.Dispose();
         }
 
@@ -258,6 +273,7 @@ public sealed class Dispatcher(
         {
             if (Interlocked.Exchange(ref _settled, 1) != 0) return;
             if (Lease is not null) Provider.Pool.Release(Lease, _owner.Now);
+            _owner._limiter.Exit(Deployment);
             _cts.Dispose();
         }
     }

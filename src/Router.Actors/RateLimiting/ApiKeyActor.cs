@@ -256,6 +256,8 @@ public sealed class ApiKeyActor : ReceivePersistentActor, IWithTimers
 
     private void HandleUpsert(Upsert m)
     {
+        // An update of an existing key (admin PATCH) does not know the hash: an empty one keeps the stored hash.
+        if (_key is not null && m.KeyHash.Length == 0) m = m with { KeyHash = _key.KeyHash };
         if (ValidateUpsert(m) is { } error)
         {
             Sender.Tell(new Status.Failure(new ArgumentException(error)));

@@ -54,7 +54,8 @@ public static class ApiKeyCommands
     /// invalid. Re-sending an identical definition persists nothing (config keys are upserted at every start).
     /// A revoked key stays revoked.
     /// </summary>
-    /// <param name="KeyHash">Lowercase hex SHA-256 of the plaintext key; <see cref="KeyId"/> must be its prefix.</param>
+    /// <param name="KeyHash">Lowercase hex SHA-256 of the plaintext key; <see cref="KeyId"/> must be its prefix. Empty on an
+    /// update of an existing key keeps the stored hash.</param>
     /// <param name="Models">Allowed models: exact names, <c>prefix*</c>, or <c>*</c>; empty allows all.</param>
     public sealed record Upsert(
         ApiKeyId KeyId,

@@ -129,8 +129,9 @@ public sealed class KeyOptions
     public decimal? BudgetUsd { get; set; }
     /// <summary><c>day</c>, <c>month</c> or <c>total</c>.</summary>
     public string BudgetPeriod { get; set; } = "month";
-    /// <summary>Models (ids or aliases) this key may use; <c>*</c> for all.</summary>
-    public List<string> Models { get; set; } = ["*"];
+    /// <summary>Models (ids, aliases or <c>prefix*</c>) this key may use; <c>*</c> or none listed for all.</summary>
+    // No default element: the configuration binder appends to a list, it does not replace it.
+    public List<string> Models { get; set; } = [];
 }
 
 public sealed class BreakerOptions

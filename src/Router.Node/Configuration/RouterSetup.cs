@@ -117,7 +117,6 @@ public static class RouterSetup
             if (k.BudgetUsd is < 0) throw new ConfigurationException($"{at}:BudgetUsd", "must not be negative");
             if (k.BudgetPeriod is not ("day" or "month" or "total"))
                 throw new ConfigurationException($"{at}:BudgetPeriod", $"must be day, month or total, not '{k.BudgetPeriod}'");
-            if (k.Models.Count == 0) throw new ConfigurationException($"{at}:Models", "is empty; use [\"*\"] for every model");
         }
 
         if (o.Breaker.FailureThreshold < 1) throw new ConfigurationException("Router:Breaker:FailureThreshold", "must be at least 1");

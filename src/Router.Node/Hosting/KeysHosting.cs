@@ -27,7 +27,7 @@ public static class KeysHosting
     {
         var hash = ApiKeyHash.Compute(SecretResolver.Resolve(k.Key, $"Router:Keys:{index}:Key"));
         return new ApiKeyCommands.Upsert(ApiKeyId.FromKeyHash(hash), k.Name, hash, k.Rpm, k.Tpm, k.MaxConcurrent, k.BudgetUsd,
-            ParsePeriod(k.BudgetPeriod), k.Models.ToArray(), KeySource.Config);
+            ParsePeriod(k.BudgetPeriod), k.Models.Count == 0 ? ["*"] : k.Models.ToArray(), KeySource.Config);
     }
 
     public static BudgetPeriod ParsePeriod(string period) => period switch

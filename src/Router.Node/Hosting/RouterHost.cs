@@ -6,6 +6,7 @@ using Router.Actors.Routing;
 using Router.Actors.Upstreams;
 using Router.Actors.Usage;
 using Akka.Actor;
+using Router.Node.Admin;
 using Router.Node.Configuration;
 using Router.Node.Grpc;
 using Router.Node.Ingress;
@@ -71,7 +72,10 @@ public static class RouterHost
         s.AddSingleton(sp => new Dispatcher(providers, sp.GetRequiredService<BreakerView>(), new DispatchSettings(
             new RetrySettings(options.Retry.MaxAttempts, TimeSpan.FromMilliseconds(options.Retry.BaseDelayMs),
                 TimeSpan.FromMilliseconds(options.Retry.MaxDelayMs), TimeSpan.FromMilliseconds(options.Retry.DeadlineMs)),
-            TimeSpan.FromMilliseconds(options.Retry.AttemptTimeoutMs)), sp.GetRequiredService<IDispatchObserver>(), clock));
+            TimeSpan.FromMilliseconds(options.Retry.AttemptTimeoutMs)), sp.GetRequiredService<IDispatchObserver>(), clock,
+            sp.GetRequiredService<DeploymentLimiter>()));
+        s.AddSingleton<DeploymentLimiter>();
+        s.AddSingleton<Router.Node.Admin.KeyAdmin>();
         // Fail fast on a configured key whose secret cannot be read.
         for (var i = 0; i < options.Keys.Count; i++) KeysHosting.ToUpsert(options.Keys[i], i);
         s.AddSingleton<IAdmission, ShardedAdmission>();
@@ -110,6 +114,7 @@ public static class RouterHost
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         NodeHealth.MapHealth(app);
+        app.MapAdmin(options.AdminKey is null ? null : SecretResolver.Resolve(options.AdminKey, "Router:AdminKey"));
         return app;
     }
 
