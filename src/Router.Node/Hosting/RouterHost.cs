@@ -20,7 +20,10 @@ public static class RouterHost
 {
     /// <param name="args">Command line; <c>--config FILE</c> adds a JSON file over appsettings.json.</param>
     /// <param name="configure">Extra configuration sources applied last (tests).</param>
-    public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null)
+    /// <param name="overrides">Service replacements applied after Router's own registrations (tests, benchmarks).</param>
+    /// <param name="clock">The node's clock (tests pass a fake one for cooldowns and breakers).</param>
+    public static WebApplication Build(
+        string[] args, Action<IConfigurationBuilder>? configure = null, Action<IServiceCollection>? overrides = null, TimeProvider? clock = null)
     {
         var (configFile, rest) = SplitConfigArgument(args);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -49,7 +52,7 @@ public static class RouterHost
             throw new ConfigurationException("Router", ex.Message);
         }
         var catalog = RouterSetup.BuildCatalog(options);
-        var clock = TimeProvider.System;
+        clock ??= TimeProvider.System;
         var providers = BuildProviders(options, clock);
 
         builder.WebHost.ConfigureKestrel(k =>
@@ -106,6 +109,7 @@ public static class RouterHost
         s.AddGrpcReflection();
         s.AddGrpcHealthChecks().AddCheck("router", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
 
+        overrides?.Invoke(s);
         var app = builder.Build();
         app.UseIngressGate();
         app.MapOpenAi();

@@ -33,7 +33,10 @@ public sealed class RouterTestNode : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <summary>Starts a node. <paramref name="router"/> is the <c>Router</c> section; ports and persistence are filled in unless set.</summary>
-    public static async Task<RouterTestNode> StartAsync(JsonObject router, string? databasePath = null)
+    /// <param name="clock">A fake clock drives key buckets, cooldowns and breakers; simulated providers then need
+    /// <c>LatencyMs</c> 0 and <c>TokensPerSecond</c> 0 (their delays would wait for the fake clock).</param>
+    public static async Task<RouterTestNode> StartAsync(
+        JsonObject router, string? databasePath = null, TimeProvider? clock = null, Action<IServiceCollection>? overrides = null)
     {
         databasePath ??= Path.Combine(Path.GetTempPath(), $"router-test-{Guid.NewGuid():N}.db");
         router["Http"] ??= new JsonObject { ["Port"] = 0 };
@@ -51,7 +54,7 @@ public sealed class RouterTestNode : IAsyncDisposable
         {
             config.Sources.Clear();
             config.AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(json)));
-        });
+        }, overrides, clock);
         await app.StartAsync();
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
         // Listen order in RouterHost: HTTP/1.1 first, then h2c.
