@@ -5,7 +5,8 @@ try
 {
     var app = RouterHost.Build(args);
     await app.RunAsync();
-    return 0;
+    // 0 after a SIGTERM; AkkaSetup sets 3 when the cluster removed this node (e.g. downed by the split-brain resolver).
+    return Environment.ExitCode;
 }
 catch (ConfigurationException ex)
 {

@@ -37,7 +37,10 @@ public sealed class IngressQueue : IAsyncDisposable
         _windowStart = clock.GetTimestamp();
         var (queue, done) = Source.Queue<Work>(settings.QueueSize, OverflowStrategy.DropNew)
             .SelectAsyncUnordered(settings.Parallelism, RunAsync)
-            .ToMaterialized(Sink.Ignore<bool>(), Keep.Both)
+            // WatchTermination, not Sink.Ignore's task: that one never completes when the actor system stops
+            // first (a node downed by the cluster), and DisposeAsync would then hang the process on exit.
+            .WatchTermination(Keep.Both)
+            .To(Sink.Ignore<bool>())
             .Run(materializer);
         _queue = queue;
         _done = done;
@@ -131,7 +134,8 @@ public sealed class IngressQueue : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Complete();
-        await _done.ConfigureAwait(false);
+        // A stream torn down with the actor system ends faulted; there is nothing left to drain then.
+        await _done.ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
     }
 
     private sealed class Work(Func<Task> run, CancellationToken cancellationToken)

@@ -61,7 +61,13 @@ public sealed class ClusterOptions
     public List<string> Seeds { get; set; } = [];
     public List<string> Roles { get; set; } = [];
     /// <summary>Split-brain resolver <c>stable-after</c>, seconds.</summary>
-    public int StableAfterSeconds { get; set; } = 5;
+    public int StableAfterSeconds { get; set; } = 4;
+    /// <summary>Failure detector <c>acceptable-heartbeat-pause</c>, seconds: silence tolerated before a member is unreachable.</summary>
+    public double HeartbeatPauseSeconds { get; set; } = 2;
+    /// <summary>Failure detector phi <c>threshold</c>: higher suspects later and wrongly less often.</summary>
+    public double FailureDetectorThreshold { get; set; } = 8;
+    /// <summary><c>down-removal-margin</c>, seconds: wait after a member is removed before its shards start elsewhere.</summary>
+    public double DownRemovalMarginSeconds { get; set; } = 2;
 }
 
 public sealed class ProviderOptions

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using Akka.Actor;
+using Akka.DependencyInjection;
 using Akka.Cluster;
 using Akka.Cluster.Hosting;
 using Akka.Hosting;
@@ -11,9 +14,17 @@ public static class AkkaSetup
 {
     public const string SystemName = "router";
 
+    /// <summary>
+    /// Exit code of a node whose ActorSystem stopped without the host asking: downed by the split-brain resolver
+    /// (the minority side of a partition), removed with <c>cluster down</c>, or unable to join. Non-zero so that
+    /// Kubernetes (or any supervisor) restarts it and it joins the surviving cluster as a new incarnation.
+    /// </summary>
+    public const int RemovedFromClusterExitCode = 3;
+
     public static AkkaConfigurationBuilder AddRouterCluster(this AkkaConfigurationBuilder akka, RouterOptions options)
     {
         var c = options.Cluster;
+        Validate(c);
         akka.AddHocon(Router.Contracts.Serialization.RouterSerializer.Hocon, HoconAddMode.Prepend)
             .AddHocon(PersistenceHocon(options.Persistence), HoconAddMode.Prepend)
             .AddHocon(ClusterHocon(c), HoconAddMode.Prepend)
@@ -30,6 +41,7 @@ public static class AkkaSetup
             })
             .AddStartup((system, _) =>
             {
+                ExitNonZeroWhenRemoved(system);
                 // No seeds: a single node that forms its own cluster (works with Port 0 too).
                 if (c.Seeds.Count == 0)
                 {
@@ -40,6 +52,48 @@ public static class AkkaSetup
         return akka;
     }
 
+    /// <summary>Refuses cluster timings that cannot work, naming the field (exit code 2 like every configuration error).</summary>
+    public static void Validate(Configuration.ClusterOptions c)
+    {
+        if (c.StableAfterSeconds < 1)
+            throw new ConfigurationException("Router:Cluster:StableAfterSeconds", "must be at least 1");
+        if (!(c.HeartbeatPauseSeconds >= 1))
+            throw new ConfigurationException("Router:Cluster:HeartbeatPauseSeconds", "must be at least 1 (heartbeats go out every second)");
+        if (!(c.FailureDetectorThreshold >= 1))
+            throw new ConfigurationException("Router:Cluster:FailureDetectorThreshold", "must be at least 1");
+        if (!(c.DownRemovalMarginSeconds >= 0))
+            throw new ConfigurationException("Router:Cluster:DownRemovalMarginSeconds", "cannot be negative");
+    }
+
+    /// <summary>
+    /// Akka.Hosting stops the application when the ActorSystem terminates on its own, and sets an exit code of its
+    /// own (-1, seen as 255). Only the host's own stop runs CoordinatedShutdown with <c>ClrExitReason</c>; any other
+    /// reason (SBR downing, <c>cluster down</c>, a failed join) means this member is gone for good, so the process
+    /// ends with <see cref="RemovedFromClusterExitCode"/>, set once the host has stopped so nothing overwrites it.
+    /// </summary>
+    private static void ExitNonZeroWhenRemoved(ActorSystem system)
+    {
+        var shutdown = CoordinatedShutdown.Get(system);
+        var removed = new StrongBox<bool>();
+        system.WhenTerminated.ContinueWith(_ =>
+        {
+            var reason = shutdown.ShutdownReason;
+            if (reason is CoordinatedShutdown.ClrExitReason) return;
+            Volatile.Write(ref removed.Value, true);
+            Console.Error.WriteLine(
+                $"router: this node left the cluster without being asked to ({reason?.GetType().Name ?? "actor system terminated"}); exiting with code {RemovedFromClusterExitCode} so it is restarted");
+        }, TaskContinuationOptions.ExecuteSynchronously);
+        DependencyResolver.For(system).Resolver.GetService<IHostApplicationLifetime>()?.ApplicationStopped.Register(() =>
+        {
+            if (Volatile.Read(ref removed.Value)) Environment.ExitCode = RemovedFromClusterExitCode;
+        });
+    }
+
+    private static string Seconds(double s) => ((long)Math.Round(s * 1000)).ToString(System.Globalization.CultureInfo.InvariantCulture) + "ms";
+
+    // Failure detection and SBR timings decide how long a crashed member's keys are unavailable: about
+    // detection (heartbeat pause + ~1 s) + stable-after + down-removal-margin + shard re-allocation and entity
+    // recovery. docs/operations.md has the measured numbers and the trade-off.
     private static string ClusterHocon(Configuration.ClusterOptions c) => $$"""
         akka.cluster {
           downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
@@ -47,11 +101,42 @@ public static class AkkaSetup
             active-strategy = keep-majority
             stable-after = {{c.StableAfterSeconds}}s
           }
+          failure-detector {
+            # Twice the default rate: a finer-grained view of silence (detection ~0.5 s sooner), and the
+            # "heartbeat interval is growing too large" warning (at half the acceptable pause) stays quiet.
+            heartbeat-interval = 500ms
+            acceptable-heartbeat-pause = {{Seconds(c.HeartbeatPauseSeconds)}}
+            threshold = {{c.FailureDetectorThreshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}}
+          }
+          # The minority side of a partition downs itself after stable-after too; the margin covers its
+          # CoordinatedShutdown stopping its entities before the majority starts them again (single writer).
+          down-removal-margin = {{Seconds(c.DownRemovalMarginSeconds)}}
+          run-coordinated-shutdown-when-down = on
+          # Twice a second instead of once: an unreachable member is noticed, and a downed one removed, ~0.5 s sooner.
+          unreachable-nodes-reaper-interval = 500ms
+          leader-actions-interval = 500ms
+          # Seeds started together find each other sooner (the default 5 s retry doubles a cold start).
+          seed-node-timeout = 2s
+          retry-unsuccessful-join-after = 2s
+          sharding {
+            # Regions re-register with a moved coordinator and re-ask for shard homes this often.
+            retry-interval = 500ms
+            # A coordinator that failed to store its state restarts after this (the default 5 s adds to recovery).
+            coordinator-failure-backoff = 1s
+            updating-state-timeout = 2s
+            waiting-for-state-timeout = 2s
+            # Bounds a graceful hand-off (entities flush and snapshot, at most ApiKeyActorSettings.StopTimeout 5 s);
+            # the default 60 s could outlive the pod's termination grace period.
+            handoff-timeout = 15s
+          }
           log-info-verbose = off
         }
         akka.loglevel = INFO
         akka.log-dead-letters = 0
         akka.log-dead-letters-during-shutdown = off
+        # The host runs CoordinatedShutdown (Akka.Hosting's StopAsync) after Kestrel drained and the ledger
+        # flushed. Akka's own SIGTERM hook would leave the cluster at once, under in-flight requests.
+        akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
         akka.coordinated-shutdown.exit-clr = off
         """;
 

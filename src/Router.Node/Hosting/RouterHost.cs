@@ -111,6 +111,7 @@ public static class RouterHost
 
         overrides?.Invoke(s);
         var app = builder.Build();
+        NodeHealth.UseClusterGate(app);
         app.UseIngressGate();
         app.MapOpenAi();
         app.MapAnthropic();
