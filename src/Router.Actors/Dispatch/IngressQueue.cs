@@ -128,10 +128,18 @@ public sealed class IngressQueue : IAsyncDisposable
         Volatile.Write(ref _ratePerSecond, completed / elapsed.TotalSeconds);
     }
 
+    /// <summary>Lets queued work finish; bounded, because when the ActorSystem is already gone the stream never completes.</summary>
     public async ValueTask DisposeAsync()
     {
-        _queue.Complete();
-        await _done.ConfigureAwait(false);
+        try
+        {
+            _queue.Complete();
+        }
+        catch (Exception ex) when (ex is StreamDetachedException or InvalidOperationException)
+        {
+            return;
+        }
+        await _done.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     private sealed class Work(Func<Task> run, CancellationToken cancellationToken)
