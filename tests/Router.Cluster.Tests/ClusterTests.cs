@@ -54,10 +54,10 @@ public sealed class ClusterTests(ClusterFixture fixture, ITestOutputHelper outpu
         var results = await Task.WhenAll(keys.SelectMany(k => Enumerable.Range(0, 3).Select(n => client.SendAsync(k, n))));
         Assert.All(results, r => Assert.Equal(AttemptKind.Completed, r.Last.Kind));
 
-        var warnings = Cluster.AllLogLines()
-            .Where(l => Regex.IsMatch(l.Line, "serializ", RegexOptions.IgnoreCase)
-                        && Regex.IsMatch(l.Line, @"\[(WARNING|ERROR)\]|^\s*(warn|fail):", RegexOptions.IgnoreCase))
-            .Select(l => $"{l.Node}: {l.Line}")
+        var warnings = Cluster.AllLogEntries()
+            .Where(l => Regex.IsMatch(l.Entry, "serializ", RegexOptions.IgnoreCase)
+                        && Regex.IsMatch(l.Entry, @"^(\[(WARNING|ERROR)\]|(warn|fail|crit):)", RegexOptions.IgnoreCase))
+            .Select(l => $"{l.Node}: {l.Entry}")
             .ToList();
         Assert.True(warnings.Count == 0, "serializer warnings or errors in the node logs:\n" + string.Join('\n', warnings));
     }

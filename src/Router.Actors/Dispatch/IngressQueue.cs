@@ -38,7 +38,8 @@ public sealed class IngressQueue : IAsyncDisposable
         var (queue, done) = Source.Queue<Work>(settings.QueueSize, OverflowStrategy.DropNew)
             .SelectAsyncUnordered(settings.Parallelism, RunAsync)
             // WatchTermination, not Sink.Ignore's task: that one never completes when the actor system stops
-            // first (a node downed by the cluster), and DisposeAsync would then hang the process on exit.
+            // first (every node exit: the host stops Akka before it disposes services), so each exit would wait
+            // out DisposeAsync's bound.
             .WatchTermination(Keep.Both)
             .To(Sink.Ignore<bool>())
             .Run(materializer);
@@ -131,11 +132,19 @@ public sealed class IngressQueue : IAsyncDisposable
         Volatile.Write(ref _ratePerSecond, completed / elapsed.TotalSeconds);
     }
 
+    /// <summary>Lets queued work finish; bounded, in case the stream can no longer report its end.</summary>
     public async ValueTask DisposeAsync()
     {
-        _queue.Complete();
-        // A stream torn down with the actor system ends faulted; there is nothing left to drain then.
-        await _done.ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        try
+        {
+            _queue.Complete();
+        }
+        catch (Exception ex) when (ex is StreamDetachedException or InvalidOperationException)
+        {
+            return;
+        }
+        // WatchTermination ends _done (faulted) at once when the actor system went first; the bound is a backstop.
+        await _done.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     private sealed class Work(Func<Task> run, CancellationToken cancellationToken)

@@ -34,6 +34,13 @@ public static class AkkaSetup
                 Port = c.Port,
                 PublicHostName = c.PublicHostname ?? c.Hostname,
             })
+            // Akka's log through Microsoft.Extensions.Logging: one log pipeline, one set of levels.
+            .ConfigureLoggers(l =>
+            {
+                l.LogLevel = Akka.Event.LogLevel.InfoLevel;
+                l.ClearLoggers();
+                l.AddLoggerFactory();
+            })
             .WithClustering(new Akka.Cluster.Hosting.ClusterOptions
             {
                 SeedNodes = c.Seeds.ToArray(),

@@ -13,7 +13,7 @@ public static class HttpIngress
     /// <summary>Reads the whole body, refusing more than <paramref name="maxBytes"/> with 413 before buffering it.</summary>
     public static async Task<JsonDocument> ReadJsonAsync(HttpContext http, long maxBytes)
     {
-        if (http.Request.ContentLength > maxBytes) throw TooLarge(maxBytes);
+        if (http.Request.ContentLength > maxBytes) throw TooLarge(http, maxBytes);
         var writer = new ArrayBufferWriter<byte>((int)Math.Min(http.Request.ContentLength ?? 4096, maxBytes) + 1);
         try
         {
@@ -24,12 +24,12 @@ public static class HttpIngress
                 var n = await body.ReadAsync(memory, http.RequestAborted).ConfigureAwait(false);
                 if (n == 0) break;
                 writer.Advance(n);
-                if (writer.WrittenCount > maxBytes) throw TooLarge(maxBytes);
+                if (writer.WrittenCount > maxBytes) throw TooLarge(http, maxBytes);
             }
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            throw TooLarge(maxBytes);
+            throw TooLarge(http, maxBytes);
         }
         if (writer.WrittenCount == 0) throw new RouterException(RouterErrorCode.InvalidRequest, "The request body is empty; send a JSON object.");
         try
@@ -43,8 +43,13 @@ public static class HttpIngress
         }
     }
 
-    private static RouterException TooLarge(long maxBytes) =>
-        new(RouterErrorCode.PayloadTooLarge, $"The request body is larger than the limit of {maxBytes} bytes.");
+    private static RouterException TooLarge(HttpContext http, long maxBytes)
+    {
+        // The rest of the body stays unread, so Kestrel drops the connection after the 413. Say so, or the client
+        // reuses the connection for its next request and that request fails instead.
+        http.Response.Headers.Connection = "close";
+        return new(RouterErrorCode.PayloadTooLarge, $"The request body is larger than the limit of {maxBytes} bytes.");
+    }
 
     /// <summary>The bearer token, or Anthropic's <c>x-api-key</c> when <paramref name="allowXApiKey"/>.</summary>
     public static string? PresentedKey(HttpRequest request, bool allowXApiKey)

@@ -167,10 +167,31 @@ public sealed class RouterCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>Everything any node logged, for "nothing of this kind was logged" assertions.</summary>
-    public IEnumerable<(string Node, string Line)> AllLogLines() =>
+    /// <summary>
+    /// Every log entry of every node, for "nothing of this kind was logged" assertions. An entry is one line in
+    /// Akka's own format (<c>[WARNING][date][thread][source] message</c>) or a Microsoft.Extensions.Logging console
+    /// entry (<c>warn: Category[id]</c> and its indented message lines), whichever the node uses.
+    /// </summary>
+    public IEnumerable<(string Node, string Entry)> AllLogEntries() =>
         Enumerable.Range(0, Count).Where(i => _nodes[i] is not null)
-            .SelectMany(i => Node(i).ReadLog().Split('\n').Select(l => (Specs[i].Name, l)));
+            .SelectMany(i => LogEntries(Node(i).ReadLog()).Select(e => (Specs[i].Name, e)));
+
+    public static IEnumerable<string> LogEntries(string log)
+    {
+        var current = new System.Text.StringBuilder();
+        foreach (var line in log.Split('\n'))
+        {
+            // Continuation: the indented message of an MEL entry, or an exception's stack trace.
+            if (current.Length > 0 && (line.StartsWith("      ", StringComparison.Ordinal) || line.StartsWith("   at ", StringComparison.Ordinal)))
+            {
+                current.Append('\n').Append(line.TrimEnd());
+                continue;
+            }
+            if (current.Length > 0) yield return current.ToString();
+            current.Clear().Append(line.TrimEnd());
+        }
+        if (current.Length > 0) yield return current.ToString();
+    }
 
     public string LogTails(int lines = 30) =>
         string.Join('\n', Enumerable.Range(0, Count).Where(i => _nodes[i] is not null).Select(i => Node(i).LogTail(lines)));
