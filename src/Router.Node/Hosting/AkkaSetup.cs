@@ -65,7 +65,7 @@ public static class AkkaSetup
         if (c.StableAfterSeconds < 1)
             throw new ConfigurationException("Router:Cluster:StableAfterSeconds", "must be at least 1");
         if (!(c.HeartbeatPauseSeconds >= 1))
-            throw new ConfigurationException("Router:Cluster:HeartbeatPauseSeconds", "must be at least 1 (heartbeats go out every second)");
+            throw new ConfigurationException("Router:Cluster:HeartbeatPauseSeconds", "must be at least 1 (a few 0.5 s heartbeat intervals)");
         if (!(c.FailureDetectorThreshold >= 1))
             throw new ConfigurationException("Router:Cluster:FailureDetectorThreshold", "must be at least 1");
         if (!(c.DownRemovalMarginSeconds >= 0))
@@ -99,8 +99,8 @@ public static class AkkaSetup
     private static string Seconds(double s) => ((long)Math.Round(s * 1000)).ToString(System.Globalization.CultureInfo.InvariantCulture) + "ms";
 
     // Failure detection and SBR timings decide how long a crashed member's keys are unavailable: about
-    // detection (heartbeat pause + ~1 s) + stable-after + down-removal-margin + shard re-allocation and entity
-    // recovery. docs/operations.md has the measured numbers and the trade-off.
+    // detection (heartbeat pause + ~1.5 s) + stable-after + ~1 s removal + down-removal-margin + ~1.5 s shard
+    // re-allocation and entity recovery. docs/operations.md has the measured numbers and the trade-off.
     private static string ClusterHocon(Configuration.ClusterOptions c) => $$"""
         akka.cluster {
           downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"

@@ -52,6 +52,7 @@ public static class RouterHost
             throw new ConfigurationException("Router", ex.Message);
         }
         var catalog = RouterSetup.BuildCatalog(options);
+        AkkaSetup.Validate(options.Cluster);
         clock ??= TimeProvider.System;
         var providers = BuildProviders(options, clock);
 

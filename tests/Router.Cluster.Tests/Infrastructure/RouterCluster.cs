@@ -83,6 +83,16 @@ public sealed class RouterCluster : IAsyncDisposable
         // Array entries merge by index over appsettings.json: 0 is "sim" / "sim-small" (alias fast), 2 is ours.
         return new JsonObject
         {
+            // One line per entry, with a UTC timestamp: node logs are read as timelines and grepped.
+            ["Logging"] = new JsonObject
+            {
+                ["Console"] = new JsonObject
+                {
+                    // Named, or the console logger ignores FormatterOptions for its legacy settings.
+                    ["FormatterName"] = "simple",
+                    ["FormatterOptions"] = new JsonObject { ["SingleLine"] = true, ["TimestampFormat"] = "HH:mm:ss.fff ", ["UseUtcTimestamp"] = true },
+                },
+            },
             ["Router"] = new JsonObject
             {
                 ["Http"] = new JsonObject { ["Host"] = s.BindHost, ["Port"] = s.HttpPort },
