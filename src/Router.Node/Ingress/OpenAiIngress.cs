@@ -20,22 +20,8 @@ public static class OpenAiIngress
     private static async Task ChatCompletionsAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings)
     {
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        ChatExecution execution;
-        ChatRequest request;
-        try
-        {
-            // Like the providers: no key, no look at the body.
-            var key = HttpIngress.PresentedKey(http.Request, allowXApiKey: false)
-                ?? throw new RouterException(RouterErrorCode.Unauthorized, "You didn't provide an API key.");
-            using (var doc = await HttpIngress.ReadJsonAsync(http, settings.MaxBodyBytes))
-                request = Parse(doc.RootElement);
-            execution = await pipeline.ExecuteAsync(key, request, http.RequestAborted);
-        }
-        catch (RouterException ex)
-        {
-            await WriteErrorAsync(http.Response, ex);
-            return;
-        }
+        if (await HttpIngress.ExecuteAsync(http, pipeline, settings, allowXApiKey: false, Parse, WriteErrorAsync) is not { } done) return;
+        var (request, execution) = done;
 
         HttpIngress.WriteRouterHeaders(http.Response, execution);
         var id = "chatcmpl-" + execution.Ticket.RequestId;
