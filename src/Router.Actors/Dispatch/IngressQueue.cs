@@ -35,9 +35,12 @@ public sealed class IngressQueue : IAsyncDisposable
         _settings = settings;
         _clock = clock;
         _windowStart = clock.GetTimestamp();
+        // WatchTermination, not Sink.Ignore's task: the latter never completes when the actor system stops the
+        // stream first (it does, before the container disposes this), and DisposeAsync would wait forever.
         var (queue, done) = Source.Queue<Work>(settings.QueueSize, OverflowStrategy.DropNew)
             .SelectAsyncUnordered(settings.Parallelism, RunAsync)
-            .ToMaterialized(Sink.Ignore<bool>(), Keep.Both)
+            .WatchTermination(Keep.Both)
+            .To(Sink.Ignore<bool>())
             .Run(materializer);
         _queue = queue;
         _done = done;
@@ -131,7 +134,14 @@ public sealed class IngressQueue : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Complete();
-        await _done.ConfigureAwait(false);
+        try
+        {
+            await _done.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Torn down with the actor system (AbruptStageTerminationException): nothing is left to drain.
+        }
     }
 
     private sealed class Work(Func<Task> run, CancellationToken cancellationToken)
