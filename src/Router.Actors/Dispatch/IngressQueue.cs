@@ -35,9 +35,12 @@ public sealed class IngressQueue : IAsyncDisposable
         _settings = settings;
         _clock = clock;
         _windowStart = clock.GetTimestamp();
+        // WatchTermination, not Sink.Ignore's task: the latter never completes when the actor system stops the
+        // stream first (it does, before the container disposes this), and DisposeAsync would wait forever.
         var (queue, done) = Source.Queue<Work>(settings.QueueSize, OverflowStrategy.DropNew)
             .SelectAsyncUnordered(settings.Parallelism, RunAsync)
-            .ToMaterialized(Sink.Ignore<bool>(), Keep.Both)
+            .WatchTermination(Keep.Both)
+            .To(Sink.Ignore<bool>())
             .Run(materializer);
         _queue = queue;
         _done = done;
@@ -128,18 +131,17 @@ public sealed class IngressQueue : IAsyncDisposable
         Volatile.Write(ref _ratePerSecond, completed / elapsed.TotalSeconds);
     }
 
-    /// <summary>Lets queued work finish; bounded, because when the ActorSystem is already gone the stream never completes.</summary>
     public async ValueTask DisposeAsync()
     {
+        _queue.Complete();
         try
         {
-            _queue.Complete();
+            await _done.ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is StreamDetachedException or InvalidOperationException)
+        catch (Exception)
         {
-            return;
+            // Torn down with the actor system (AbruptStageTerminationException): nothing is left to drain.
         }
-        await _done.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     private sealed class Work(Func<Task> run, CancellationToken cancellationToken)
