@@ -191,6 +191,12 @@ public sealed class Dispatcher(
     /// <summary>The one error the client sees when no attempt succeeded, carrying the last upstream's reason.</summary>
     public static RouterException GiveUp(UpstreamException? last, int attempts)
     {
+        var ex = GiveUpCore(last, attempts);
+        return ex.Attempts == attempts ? ex : new RouterException(ex.Code, ex.Message, ex.Param, ex.RetryAfter) { Attempts = attempts };
+    }
+
+    private static RouterException GiveUpCore(UpstreamException? last, int attempts)
+    {
         if (last is null)
             return new RouterException(RouterErrorCode.UpstreamError, "No deployment of this model is available.");
         var suffix = attempts > 1 ? $" (after {attempts} attempts)" : "";

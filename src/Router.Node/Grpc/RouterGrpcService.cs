@@ -18,7 +18,7 @@ public sealed class RouterGrpcService(ChatPipeline pipeline) : G.Router.RouterBa
         WriteTrailers(context, execution);
         return new G.CompletionResponse
         {
-            Id = "chatcmpl-" + execution.Ticket.RequestId,
+            Id = execution.ResponseId("chatcmpl-"),
             Model = execution.Plan.RequestedModel,
             Content = c.Content,
             FinishReason = FinishText(c.FinishReason),
@@ -130,6 +130,7 @@ public sealed class RouterGrpcService(ChatPipeline pipeline) : G.Router.RouterBa
 
     private static void WriteTrailers(ServerCallContext context, ChatExecution e)
     {
+        context.ResponseTrailers.Add("x-router-request-id", e.Ticket.RequestId);
         context.ResponseTrailers.Add("x-router-model", e.ServedBy.Deployment.ModelId);
         context.ResponseTrailers.Add("x-router-deployment", e.ServedBy.Deployment.Id);
         if (e.ServedBy.ProviderKeyId is { } k) context.ResponseTrailers.Add("x-router-provider-key", k);

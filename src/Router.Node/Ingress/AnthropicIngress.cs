@@ -19,7 +19,7 @@ public static class AnthropicIngress
         var execution = done.Execution;
 
         HttpIngress.WriteRouterHeaders(http.Response, execution);
-        var id = "msg_" + execution.Ticket.RequestId;
+        var id = execution.ResponseId("msg_");
         var model = execution.Plan.RequestedModel;
         if (execution.Completion is { } c)
         {

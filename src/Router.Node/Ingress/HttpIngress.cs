@@ -87,6 +87,7 @@ public static class HttpIngress
     public static void WriteRouterHeaders(HttpResponse response, ChatExecution execution)
     {
         var h = response.Headers;
+        h["x-router-request-id"] = execution.Ticket.RequestId;
         h["x-router-model"] = execution.ServedBy.Deployment.ModelId;
         h["x-router-deployment"] = execution.ServedBy.Deployment.Id;
         if (execution.ServedBy.ProviderKeyId is { } keyId) h["x-router-provider-key"] = keyId;

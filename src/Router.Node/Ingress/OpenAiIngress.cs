@@ -24,7 +24,7 @@ public static class OpenAiIngress
         var (request, execution) = done;
 
         HttpIngress.WriteRouterHeaders(http.Response, execution);
-        var id = "chatcmpl-" + execution.Ticket.RequestId;
+        var id = execution.ResponseId("chatcmpl-");
         var model = execution.Plan.RequestedModel;
         if (execution.Completion is { } c)
         {

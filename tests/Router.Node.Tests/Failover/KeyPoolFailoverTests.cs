@@ -80,7 +80,7 @@ public sealed class KeyPoolFailoverTests
 
         // The ledger row of the first request names the deployment and key that served and counts both attempts.
         var store = node.Services.GetRequiredService<IUsageStore>();
-        var requestId = first.Json().GetProperty("id").GetString()!["chatcmpl-".Length..];
+        var requestId = first.Headers.GetValues("x-router-request-id").Single();
         var row = await EventuallyAsync(async () =>
             (await store.ListAsync(new UsageQuery(), 10)).FirstOrDefault(r => r.RequestId == requestId), "the ledger row of the first request");
         Assert.Equal(UsageOutcome.Success, row.Outcome);
