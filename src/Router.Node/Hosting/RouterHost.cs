@@ -107,6 +107,7 @@ public static class RouterHost
         s.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.Shutdown.DrainSeconds + 10));
         s.AddGrpc(o => o.Interceptors.Add<IngressGateInterceptor>());
         s.AddGrpcReflection();
+        s.AddRouterAdmin(options);
         s.AddGrpcHealthChecks().AddCheck("router", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
 
         overrides?.Invoke(s);
@@ -115,6 +116,7 @@ public static class RouterHost
         app.MapOpenAi();
         app.MapAnthropic();
         app.MapGrpcService<RouterGrpcService>();
+        app.MapGrpcService<AdminGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         NodeHealth.MapHealth(app);
