@@ -36,6 +36,7 @@ public static class RouterHost
             var path = Path.GetFullPath(configFile);
             if (!File.Exists(path)) throw new ConfigurationException("--config", $"file {path} does not exist");
             // Over appsettings.json, under the environment and the command line (the configuration contract).
+            ReplaceListsOfBase(builder.Configuration, path);
             builder.Configuration.AddJsonFile(path, optional: false, reloadOnChange: false);
             builder.Configuration.AddEnvironmentVariables();
             builder.Configuration.AddCommandLine(rest);
@@ -134,6 +135,35 @@ public static class RouterHost
             providers[p.Name] = new ProviderRuntime(p.Name, p.Kind, UpstreamClients.Create(p, clock, options.Limits.DefaultMaxTokens), keys);
         }
         return providers;
+    }
+
+    /// <summary>Lists that a <c>--config</c> file names replace appsettings.json's instead of merging by index.</summary>
+    public static readonly string[] ReplacedLists =
+        ["Router:Providers", "Router:Models", "Router:Keys", "Router:Cluster:Seeds", "Router:Cluster:Roles"];
+
+    /// <summary>
+    /// .NET configuration merges arrays element by element, so a <c>--config</c> file with one key would inherit the
+    /// demo key's limits from appsettings.json. For the lists above, the file's list replaces the base list whole.
+    /// </summary>
+    private static void ReplaceListsOfBase(ConfigurationManager configuration, string overlayPath)
+    {
+        var overlay = new ConfigurationBuilder().AddJsonFile(overlayPath, optional: false).Build();
+        var replaced = ReplacedLists.Where(l => overlay.GetSection(l).GetChildren().Any()).ToList();
+        if (replaced.Count == 0) return;
+        var sources = (IList<IConfigurationSource>)configuration.Sources;
+        for (var i = 0; i < sources.Count; i++)
+        {
+            if (sources[i] is not Microsoft.Extensions.Configuration.Json.JsonConfigurationSource { Path: { } file } json
+                || !file.StartsWith("appsettings", StringComparison.OrdinalIgnoreCase)) continue;
+            var fileProvider = json.FileProvider ?? new Microsoft.Extensions.FileProviders.PhysicalFileProvider(AppContext.BaseDirectory);
+            if (!fileProvider.GetFileInfo(file).Exists) continue;
+            var baseValues = new ConfigurationBuilder().AddJsonFile(fileProvider, file, optional: true, reloadOnChange: false).Build()
+                .AsEnumerable()
+                .Where(kv => !replaced.Any(l => kv.Key.Equals(l, StringComparison.OrdinalIgnoreCase)
+                                                || kv.Key.StartsWith(l + ":", StringComparison.OrdinalIgnoreCase)))
+                .ToList();
+            sources[i] = new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = baseValues };
+        }
     }
 
     private static (string? ConfigFile, string[] Remaining) SplitConfigArgument(string[] args)
