@@ -88,6 +88,7 @@ public static class AdminHttpApi
                     shed = queue.Shed,
                     completed = queue.Completed,
                 },
+                batches = sp.GetService<Router.Node.Batches.BatchMetrics>()?.Snapshot(),
                 deployments = limiter?.Snapshot().Select(d => new { id = d.DeploymentId, inFlight = d.InFlight, maxConcurrent = d.MaxConcurrent, refused = d.Refused }),
                 breakers = breakers.All().Select(b => new
                 {

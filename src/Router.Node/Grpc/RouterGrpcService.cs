@@ -9,7 +9,7 @@ using G = Router.Contracts.Grpc;
 namespace Router.Node.Grpc;
 
 /// <summary><c>router.v1.Router</c>: the same pipeline as HTTP, with gRPC status codes for errors.</summary>
-public sealed class RouterGrpcService(ChatPipeline pipeline) : G.Router.RouterBase
+public sealed partial class RouterGrpcService(ChatPipeline pipeline) : G.Router.RouterBase
 {
     public override async Task<G.CompletionResponse> Complete(G.CompletionRequest request, ServerCallContext context)
     {

@@ -7,6 +7,7 @@ using Router.Actors.Upstreams;
 using Router.Actors.Usage;
 using Akka.Actor;
 using Router.Node.Admin;
+using Router.Node.Batches;
 using Router.Node.Configuration;
 using Router.Node.Grpc;
 using Router.Node.Ingress;
@@ -91,11 +92,13 @@ public static class RouterHost
         s.AddSingleton(sp => new ChatPipeline(
             sp.GetRequiredService<RoutePlanner>(), sp.GetRequiredService<IAdmission>(), sp.GetRequiredService<Dispatcher>(),
             sp.GetRequiredService<TokenCounter>(), sp.GetRequiredService<IUsageRecorder>(), clock, options.Limits.DefaultMaxTokens));
+        s.AddBatches(options);
 
         s.AddAkka(AkkaSetup.SystemName, (akka, _) => akka
             .AddRouterCluster(options)
             .AddApiKeyShards(clock)
-            .AddFailover(options, breakerView, providers, clock));
+            .AddFailover(options, breakerView, providers, clock)
+            .AddBatchJobs(options, clock));
         s.AddHostedService<ConfigKeySeeder>();
         // Registered after Akka so it stops first: the ledger flushes while the ActorSystem still runs.
         s.AddHostedService<LedgerLifetime>();
@@ -116,6 +119,7 @@ public static class RouterHost
         app.UseIngressGate();
         app.MapOpenAi();
         app.MapAnthropic();
+        app.MapBatches();
         app.MapGrpcService<RouterGrpcService>();
         app.MapGrpcService<AdminGrpcService>();
         app.MapGrpcHealthChecksService();

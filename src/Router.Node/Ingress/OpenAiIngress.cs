@@ -176,7 +176,7 @@ public static class OpenAiIngress
         _ => "stop",
     };
 
-    private static void WriteCompletion(Utf8JsonWriter w, string id, long created, string model, ChatCompletion c)
+    internal static void WriteCompletion(Utf8JsonWriter w, string id, long created, string model, ChatCompletion c)
     {
         w.WriteStartObject();
         w.WriteString("id", id);
@@ -250,7 +250,7 @@ public static class OpenAiIngress
         return HttpIngress.WriteJsonAsync(response, ErrorMapping.HttpStatus(ex.Code), w => WriteErrorBody(w, ex));
     }
 
-    private static void WriteErrorBody(Utf8JsonWriter w, RouterException ex)
+    internal static void WriteErrorBody(Utf8JsonWriter w, RouterException ex)
     {
         var (type, code) = ErrorMapping.OpenAi(ex.Code);
         w.WriteStartObject();
