@@ -121,8 +121,8 @@ public sealed partial class RouterGrpcService(ChatPipeline pipeline) : G.Router.
         if (ex.RetryAfter is { } ra)
         {
             var seconds = Math.Max(1, (long)Math.Ceiling(ra.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            // Only on the exception: grpc-dotnet copies its trailers into the response (adding both would send two).
             trailers.Add("retry-after", seconds);
-            context.ResponseTrailers.Add("retry-after", seconds);
         }
         trailers.Add("x-router-error", ex.Code.ToString());
         return new RpcException(new Status(ErrorMapping.Grpc(ex.Code), ex.Message), trailers);
