@@ -56,6 +56,9 @@ public sealed record Behaviour
     public int? PromptTokens { get; init; }
     public int? CompletionTokens { get; init; }
 
+    /// <summary>When set, each request is answered by what this returns (called once per request) instead.</summary>
+    public Func<Behaviour>? Pick { get; init; }
+
     /// <summary>Echoes <c>"echo: &lt;last user message&gt;"</c>, word by word when streaming. The default.</summary>
     public static Behaviour Echo { get; } = new();
 
@@ -109,6 +112,34 @@ public sealed record Behaviour
     /// </summary>
     public static Behaviour StreamErrorAfter(int chunks, string type = "overloaded_error", string message = "Overloaded") =>
         new() { StreamErrorAfterChunks = chunks, ErrorType = type, ErrorMessage = message };
+
+    /// <summary>
+    /// A fresh choice per request: each of <paramref name="choices"/> with its probability, <paramref name="otherwise"/>
+    /// (default: echo) with what is left. Seeded, so a load run injects the same fault sequence each time; e.g.
+    /// <c>Random(7, null, (0.1, Status(429)), (0.1, Status(500)))</c> fails 20% of requests.
+    /// </summary>
+    public static Behaviour Random(int seed, Behaviour? otherwise, params (double Probability, Behaviour Behaviour)[] choices)
+    {
+        if (choices.Any(c => c.Probability < 0) || choices.Sum(c => c.Probability) > 1 + 1e-9)
+            throw new ArgumentOutOfRangeException(nameof(choices), "Probabilities must be non-negative and add up to at most 1.");
+        var random = new System.Random(seed);
+        var gate = new Lock();
+        var fallback = otherwise ?? Echo;
+        return new Behaviour
+        {
+            Pick = () =>
+            {
+                double roll;
+                lock (gate) roll = random.NextDouble();
+                foreach (var (probability, behaviour) in choices)
+                {
+                    if (roll < probability) return behaviour;
+                    roll -= probability;
+                }
+                return fallback;
+            },
+        };
+    }
 
     public Behaviour WithDelay(TimeSpan delay) => this with { DelayBeforeResponse = delay };
 

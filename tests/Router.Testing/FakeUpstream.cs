@@ -211,6 +211,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         }
 
         var behaviour = Choose(request.ApiKey);
+        while (behaviour.Pick is { } pick) behaviour = pick();
         if (behaviour.DelayBeforeResponse != TimeSpan.Zero)
             await Task.Delay(behaviour.DelayBeforeResponse, ct).ConfigureAwait(false);
 

@@ -37,6 +37,8 @@ public sealed class ModelBreakerActor : ReceiveActor, IWithTimers
     private readonly IActorRef _mediator;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private string? _lastFailureKind;
+    // Whether this incarnation has published its state yet (see the success case in Closed()).
+    private bool _announced;
 
     public ModelBreakerActor(string deploymentId, BreakerSettings settings, TimeProvider clock, TimeSpan idleTimeout)
     {
@@ -70,6 +72,10 @@ public sealed class ModelBreakerActor : ReceiveActor, IWithTimers
             if (m.Success)
             {
                 _state.OnSuccess(now);
+                // Successes are told only by nodes whose view does not show this breaker Closed (or that told a
+                // failure since). An incarnation that never published (its predecessor was lost with its node)
+                // says Closed once, or those views would keep a stale Open and tell every success forever.
+                if (!_announced) Announce(now);
                 return;
             }
 
@@ -177,6 +183,12 @@ public sealed class ModelBreakerActor : ReceiveActor, IWithTimers
                 break;
         }
 
+        Announce(now);
+    }
+
+    private void Announce(long now)
+    {
+        _announced = true;
         _mediator.Tell(new Publish(BreakerEvents.Topic, Describe(now)));
     }
 

@@ -26,6 +26,9 @@ public sealed class DispatchedStream(
 
     public ServedBy ServedBy { get; } = servedBy;
 
+    /// <summary>The upstream's id for this answer, when its first event named one.</summary>
+    public string? UpstreamId { get; } = (first as StreamStarted)?.Id;
+
     /// <summary>All events, starting with the one already read. Enumerate once.</summary>
     public async IAsyncEnumerable<ChatStreamEvent> ReadAllAsync()
     {

@@ -100,6 +100,9 @@ public sealed class Dispatcher(
                 if (lease is null)
                 {
                     _limiter.Exit(deployment);
+                    // The pool already passed over every untried key: none is left to try now. Without this the
+                    // policy would see "another key" forever and spin without an attempt until the deadline.
+                    foreach (var key in provider.Keys) triedKeys.Add(key.Id);
                     failure = new UpstreamException(UpstreamFailureKind.RateLimited,
                         $"every key of provider '{provider.Name}' is cooling down or at its limit",
                         retryAfter: retryAt is { } at ? TimeSpan.FromTicks(Math.Max(0, at - Now)) : null);
@@ -150,6 +153,8 @@ public sealed class Dispatcher(
                     break;
                 case RetryAction.NextDeployment:
                     index = NextAvailable(candidates, index, Now, out _);
+                    // A breaker may have opened since the alternatives were counted.
+                    if (index < 0) throw GiveUp(last, attempts);
                     triedKeys.Clear();
                     break;
                 case RetryAction.FallbackLargerContext:
@@ -185,6 +190,12 @@ public sealed class Dispatcher(
 
     /// <summary>The one error the client sees when no attempt succeeded, carrying the last upstream's reason.</summary>
     public static RouterException GiveUp(UpstreamException? last, int attempts)
+    {
+        var ex = GiveUpCore(last, attempts);
+        return ex.Attempts == attempts ? ex : new RouterException(ex.Code, ex.Message, ex.Param, ex.RetryAfter) { Attempts = attempts };
+    }
+
+    private static RouterException GiveUpCore(UpstreamException? last, int attempts)
     {
         if (last is null)
             return new RouterException(RouterErrorCode.UpstreamError, "No deployment of this model is available.");

@@ -35,11 +35,10 @@ public sealed class IngressQueue : IAsyncDisposable
         _settings = settings;
         _clock = clock;
         _windowStart = clock.GetTimestamp();
+        // WatchTermination, not Sink.Ignore's task: the latter never completes when the actor system stops the
+        // stream first (it does, before the container disposes this), and DisposeAsync would wait forever.
         var (queue, done) = Source.Queue<Work>(settings.QueueSize, OverflowStrategy.DropNew)
             .SelectAsyncUnordered(settings.Parallelism, RunAsync)
-            // WatchTermination, not Sink.Ignore's task: that one never completes when the actor system stops
-            // first (every node exit: the host stops Akka before it disposes services), so each exit would wait
-            // out DisposeAsync's bound.
             .WatchTermination(Keep.Both)
             .To(Sink.Ignore<bool>())
             .Run(materializer);
@@ -132,19 +131,17 @@ public sealed class IngressQueue : IAsyncDisposable
         Volatile.Write(ref _ratePerSecond, completed / elapsed.TotalSeconds);
     }
 
-    /// <summary>Lets queued work finish; bounded, in case the stream can no longer report its end.</summary>
     public async ValueTask DisposeAsync()
     {
+        _queue.Complete();
         try
         {
-            _queue.Complete();
+            await _done.ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is StreamDetachedException or InvalidOperationException)
+        catch (Exception)
         {
-            return;
+            // Torn down with the actor system (AbruptStageTerminationException): nothing is left to drain.
         }
-        // WatchTermination ends _done (faulted) at once when the actor system went first; the bound is a backstop.
-        await _done.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     private sealed class Work(Func<Task> run, CancellationToken cancellationToken)

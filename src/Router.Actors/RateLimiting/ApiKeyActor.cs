@@ -405,9 +405,10 @@ public sealed class ApiKeyActor : ReceivePersistentActor, IWithTimers
     private void OnSnapshotSaved(SnapshotMetadata metadata)
     {
         // The snapshot holds everything up to its sequence number, so older snapshots and events only cost
-        // storage (spend batches pile up fast on a busy key).
+        // storage (spend batches pile up fast on a busy key). The newest event stays: with none left the key's
+        // persistence id drops out of the journal's persistence-id query, and the admin key list reads that query.
         DeleteSnapshots(new SnapshotSelectionCriteria(metadata.SequenceNr - 1));
-        DeleteMessages(metadata.SequenceNr);
+        DeleteMessages(metadata.SequenceNr - 1);
     }
 
     private ApiKeySnapshot BuildSnapshot()

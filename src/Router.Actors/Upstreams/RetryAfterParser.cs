@@ -46,8 +46,8 @@ public static class RetryAfterParser
     {
         ArgumentNullException.ThrowIfNull(header);
         TimeSpan? best = null;
-        Consider(ref best, ParseMilliseconds(header(RetryAfterMs)));
-        Consider(ref best, ParseRetryAfter(header(RetryAfter), now));
+        // retry-after-ms and Retry-After say the same thing; the first is the precise one (Retry-After is rounded up).
+        Consider(ref best, ParseMilliseconds(header(RetryAfterMs)) ?? ParseRetryAfter(header(RetryAfter), now));
         Consider(ref best, ParseGoDuration(header(OpenAiResetRequests)));
         Consider(ref best, ParseGoDuration(header(OpenAiResetTokens)));
         Consider(ref best, ParseRfc3339(header(AnthropicRequestsReset), now));

@@ -35,6 +35,12 @@ public sealed record ChatCompletion(string Id, string Model, string Content, Fin
 /// <summary>An event of a streamed answer, in upstream-neutral form.</summary>
 public abstract record ChatStreamEvent;
 
+/// <summary>
+/// The upstream's own id for the answer, sent before any text when the upstream names one, so an ingress can
+/// hand the client the provider's id (clients and tracing correlate on it). Ingresses ignore it otherwise.
+/// </summary>
+public sealed record StreamStarted(string Id) : ChatStreamEvent;
+
 /// <summary>A piece of generated text.</summary>
 public sealed record ContentDelta(string Text) : ChatStreamEvent;
 

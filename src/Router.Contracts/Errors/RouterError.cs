@@ -31,6 +31,8 @@ public sealed class RouterException(
     public RateLimitSnapshot? Limits { get; } = limits;
 
     public RouterErrorCode Code { get; } = code;
+    /// <summary>Upstream attempts made before giving up (for the ledger), when dispatch got that far.</summary>
+    public int Attempts { get; init; }
     /// <summary>The request field at fault, when there is one (OpenAI's <c>param</c>).</summary>
     public string? Param { get; } = param;
     public TimeSpan? RetryAfter { get; } = retryAfter;

@@ -1,3 +1,4 @@
+using Router.Contracts.Batches;
 using Router.Contracts.Breakers;
 using Router.Contracts.RateLimiting;
 
@@ -31,5 +32,17 @@ public static class RouterManifests
         ("br.gs", typeof(BreakerCommands.GetState)),
         ("br.sc", typeof(BreakerEvents.StateChanged)),
         ("pk.sc", typeof(ProviderKeyEvents.StatusChanged)),
+        // Batch jobs: commands, replies, persisted events and snapshot
+        ("bt.cr", typeof(BatchCommands.Create)),
+        ("bt.gs", typeof(BatchCommands.GetStatus)),
+        ("bt.ca", typeof(BatchCommands.Cancel)),
+        ("bt.rs", typeof(BatchCommands.Resume)),
+        ("bt.rd", typeof(BatchCommands.Resumed)),
+        ("bt.st", typeof(BatchCommands.BatchStatus)),
+        ("bt.e.cr", typeof(BatchEvents.BatchCreated)),
+        ("bt.e.ic", typeof(BatchEvents.ItemCompleted)),
+        ("bt.e.ca", typeof(BatchEvents.BatchCancelled)),
+        ("bt.e.fi", typeof(BatchEvents.BatchFinished)),
+        ("bt.s", typeof(BatchEvents.BatchSnapshot)),
     ];
 }

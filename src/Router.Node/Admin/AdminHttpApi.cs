@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -89,6 +88,7 @@ public static class AdminHttpApi
                     shed = queue.Shed,
                     completed = queue.Completed,
                 },
+                batches = sp.GetService<Router.Node.Batches.BatchMetrics>()?.Snapshot(),
                 deployments = limiter?.Snapshot().Select(d => new { id = d.DeploymentId, inFlight = d.InFlight, maxConcurrent = d.MaxConcurrent, refused = d.Refused }),
                 breakers = breakers.All().Select(b => new
                 {
@@ -154,50 +154,11 @@ public static class AdminHttpApi
     public static UsageQuery ParseUsageQuery(HttpRequest request, DateTimeOffset now)
     {
         var q = request.Query;
-        var groupBy = q["groupBy"].ToString() switch
-        {
-            "" or "none" => UsageGroupBy.None,
-            "key" => UsageGroupBy.Key,
-            "model" => UsageGroupBy.Model,
-            "deployment" => UsageGroupBy.Deployment,
-            "day" => UsageGroupBy.Day,
-            "hour" => UsageGroupBy.Hour,
-            var other => throw new AdminException(400, $"groupBy '{other}' is not one of none, key, model, deployment, day, hour", "groupBy"),
-        };
-        var from = Time(q["from"].ToString(), now, "from");
-        var to = Time(q["to"].ToString(), now, "to");
-        if (from is not null && to is not null && from >= to) throw new AdminException(400, "from must be before to", "from");
-        return new UsageQuery
-        {
-            KeyId = string.IsNullOrEmpty(q["key"]) ? null : q["key"].ToString(),
-            Model = string.IsNullOrEmpty(q["model"]) ? null : q["model"].ToString(),
-            From = from,
-            To = to,
-            GroupBy = groupBy,
-        };
-    }
-
-    private static DateTimeOffset? Time(string value, DateTimeOffset now, string field)
-    {
-        if (string.IsNullOrEmpty(value)) return null;
-        if (LookBack(value) is { } ago) return now - ago;
-        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)) return at;
-        throw new AdminException(400, $"{field} must be an ISO-8601 time or a look-back like 1h, 7d", field);
+        return UsageQueries.Parse(q["key"].ToString(), q["model"].ToString(), q["from"].ToString(), q["to"].ToString(), q["groupBy"].ToString(), now);
     }
 
     /// <summary>Parses <c>30s</c>, <c>15m</c>, <c>1h</c>, <c>7d</c>.</summary>
-    public static TimeSpan? LookBack(string value)
-    {
-        if (value.Length < 2 || !int.TryParse(value[..^1], NumberStyles.None, CultureInfo.InvariantCulture, out var n)) return null;
-        return value[^1] switch
-        {
-            's' => TimeSpan.FromSeconds(n),
-            'm' => TimeSpan.FromMinutes(n),
-            'h' => TimeSpan.FromHours(n),
-            'd' => TimeSpan.FromDays(n),
-            _ => null,
-        };
-    }
+    public static TimeSpan? LookBack(string value) => UsageQueries.LookBack(value);
 
     public static object KeyJson(ApiKeyCommands.KeyState s, string? plaintext = null) => new
     {

@@ -19,6 +19,7 @@ public sealed class RouterOptions
     public LimitsOptions Limits { get; set; } = new();
     public ShutdownOptions Shutdown { get; set; } = new();
     public IngressOptions Ingress { get; set; } = new();
+    public BatchesOptions Batches { get; set; } = new();
 }
 
 public sealed class IngressOptions
@@ -27,6 +28,23 @@ public sealed class IngressOptions
     public int QueueSize { get; set; } = 1024;
     /// <summary>Requests in progress at once on this node (streams included).</summary>
     public int Parallelism { get; set; } = 512;
+}
+
+/// <summary>Batch work (gRPC <c>Batch</c> and HTTP batch jobs); see docs/batches.md and docs/backpressure.md.</summary>
+public sealed class BatchesOptions
+{
+    /// <summary>gRPC Batch: requests of one call in flight at once; the server reads no further until one finishes.</summary>
+    public int GrpcWindow { get; set; } = 64;
+    /// <summary>HTTP batch jobs: items of one job in flight at once.</summary>
+    public int Parallelism { get; set; } = 4;
+    /// <summary>HTTP batch jobs: items of all jobs in flight at once on this node.</summary>
+    public int NodeParallelism { get; set; } = 16;
+    /// <summary>Most request lines in one batch input file.</summary>
+    public int MaxItems { get; set; } = 50_000;
+    /// <summary>Largest uploaded file.</summary>
+    public long MaxFileBytes { get; set; } = 100L * 1024 * 1024;
+    /// <summary>How often each node wakes unfinished batch jobs that nobody is running (after a crash or hand-off).</summary>
+    public int ResumeSweepSeconds { get; set; } = 60;
 }
 
 public sealed class HttpOptions

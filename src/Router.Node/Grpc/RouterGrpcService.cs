@@ -9,7 +9,7 @@ using G = Router.Contracts.Grpc;
 namespace Router.Node.Grpc;
 
 /// <summary><c>router.v1.Router</c>: the same pipeline as HTTP, with gRPC status codes for errors.</summary>
-public sealed class RouterGrpcService(ChatPipeline pipeline) : G.Router.RouterBase
+public sealed partial class RouterGrpcService(ChatPipeline pipeline) : G.Router.RouterBase
 {
     public override async Task<G.CompletionResponse> Complete(G.CompletionRequest request, ServerCallContext context)
     {
@@ -18,7 +18,7 @@ public sealed class RouterGrpcService(ChatPipeline pipeline) : G.Router.RouterBa
         WriteTrailers(context, execution);
         return new G.CompletionResponse
         {
-            Id = "chatcmpl-" + execution.Ticket.RequestId,
+            Id = execution.ResponseId("chatcmpl-"),
             Model = execution.Plan.RequestedModel,
             Content = c.Content,
             FinishReason = FinishText(c.FinishReason),
@@ -121,8 +121,8 @@ public sealed class RouterGrpcService(ChatPipeline pipeline) : G.Router.RouterBa
         if (ex.RetryAfter is { } ra)
         {
             var seconds = Math.Max(1, (long)Math.Ceiling(ra.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            // Only on the exception: grpc-dotnet copies its trailers into the response (adding both would send two).
             trailers.Add("retry-after", seconds);
-            context.ResponseTrailers.Add("retry-after", seconds);
         }
         trailers.Add("x-router-error", ex.Code.ToString());
         return new RpcException(new Status(ErrorMapping.Grpc(ex.Code), ex.Message), trailers);
@@ -130,6 +130,7 @@ public sealed class RouterGrpcService(ChatPipeline pipeline) : G.Router.RouterBa
 
     private static void WriteTrailers(ServerCallContext context, ChatExecution e)
     {
+        context.ResponseTrailers.Add("x-router-request-id", e.Ticket.RequestId);
         context.ResponseTrailers.Add("x-router-model", e.ServedBy.Deployment.ModelId);
         context.ResponseTrailers.Add("x-router-deployment", e.ServedBy.Deployment.Id);
         if (e.ServedBy.ProviderKeyId is { } k) context.ResponseTrailers.Add("x-router-provider-key", k);

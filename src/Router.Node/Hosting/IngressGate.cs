@@ -70,7 +70,6 @@ public sealed class IngressGateInterceptor(IngressQueue queue) : Interceptor
     {
         var retryAfter = queue.SuggestedRetryAfter();
         var seconds = ((long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        context.ResponseTrailers.Add("retry-after", seconds);
         return new RpcException(new Status(StatusCode.Unavailable, "This Router node is overloaded; retry after the delay in retry-after."),
             new Metadata { { "retry-after", seconds }, { "x-router-error", nameof(RouterErrorCode.Overloaded) } });
     }

@@ -7,6 +7,7 @@ using Router.Actors.Upstreams;
 using Router.Actors.Usage;
 using Akka.Actor;
 using Router.Node.Admin;
+using Router.Node.Batches;
 using Router.Node.Configuration;
 using Router.Node.Grpc;
 using Router.Node.Ingress;
@@ -36,6 +37,7 @@ public static class RouterHost
             var path = Path.GetFullPath(configFile);
             if (!File.Exists(path)) throw new ConfigurationException("--config", $"file {path} does not exist");
             // Over appsettings.json, under the environment and the command line (the configuration contract).
+            ReplaceListsOfBase(builder.Configuration, path);
             builder.Configuration.AddJsonFile(path, optional: false, reloadOnChange: false);
             builder.Configuration.AddEnvironmentVariables();
             builder.Configuration.AddCommandLine(rest);
@@ -91,11 +93,13 @@ public static class RouterHost
         s.AddSingleton(sp => new ChatPipeline(
             sp.GetRequiredService<RoutePlanner>(), sp.GetRequiredService<IAdmission>(), sp.GetRequiredService<Dispatcher>(),
             sp.GetRequiredService<TokenCounter>(), sp.GetRequiredService<IUsageRecorder>(), clock, options.Limits.DefaultMaxTokens));
+        s.AddBatches(options);
 
         s.AddAkka(AkkaSetup.SystemName, (akka, _) => akka
             .AddRouterCluster(options)
             .AddApiKeyShards(clock)
-            .AddFailover(options, breakerView, providers, clock));
+            .AddFailover(options, breakerView, providers, clock)
+            .AddBatchJobs(options, clock));
         s.AddHostedService<ConfigKeySeeder>();
         // Registered after Akka so it stops first: the ledger flushes while the ActorSystem still runs.
         s.AddHostedService<LedgerLifetime>();
@@ -108,6 +112,7 @@ public static class RouterHost
         s.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.Shutdown.DrainSeconds + 10));
         s.AddGrpc(o => o.Interceptors.Add<IngressGateInterceptor>());
         s.AddGrpcReflection();
+        s.AddRouterAdmin(options);
         s.AddGrpcHealthChecks().AddCheck("router", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
 
         overrides?.Invoke(s);
@@ -116,7 +121,9 @@ public static class RouterHost
         app.UseIngressGate();
         app.MapOpenAi();
         app.MapAnthropic();
+        app.MapBatches();
         app.MapGrpcService<RouterGrpcService>();
+        app.MapGrpcService<AdminGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         NodeHealth.MapHealth(app);
@@ -134,6 +141,35 @@ public static class RouterHost
             providers[p.Name] = new ProviderRuntime(p.Name, p.Kind, UpstreamClients.Create(p, clock, options.Limits.DefaultMaxTokens), keys);
         }
         return providers;
+    }
+
+    /// <summary>Lists that a <c>--config</c> file names replace appsettings.json's instead of merging by index.</summary>
+    public static readonly string[] ReplacedLists =
+        ["Router:Providers", "Router:Models", "Router:Keys", "Router:Cluster:Seeds", "Router:Cluster:Roles"];
+
+    /// <summary>
+    /// .NET configuration merges arrays element by element, so a <c>--config</c> file with one key would inherit the
+    /// demo key's limits from appsettings.json. For the lists above, the file's list replaces the base list whole.
+    /// </summary>
+    private static void ReplaceListsOfBase(ConfigurationManager configuration, string overlayPath)
+    {
+        var overlay = new ConfigurationBuilder().AddJsonFile(overlayPath, optional: false).Build();
+        var replaced = ReplacedLists.Where(l => overlay.GetSection(l).GetChildren().Any()).ToList();
+        if (replaced.Count == 0) return;
+        var sources = (IList<IConfigurationSource>)configuration.Sources;
+        for (var i = 0; i < sources.Count; i++)
+        {
+            if (sources[i] is not Microsoft.Extensions.Configuration.Json.JsonConfigurationSource { Path: { } file } json
+                || !file.StartsWith("appsettings", StringComparison.OrdinalIgnoreCase)) continue;
+            var fileProvider = json.FileProvider ?? new Microsoft.Extensions.FileProviders.PhysicalFileProvider(AppContext.BaseDirectory);
+            if (!fileProvider.GetFileInfo(file).Exists) continue;
+            var baseValues = new ConfigurationBuilder().AddJsonFile(fileProvider, file, optional: true, reloadOnChange: false).Build()
+                .AsEnumerable()
+                .Where(kv => !replaced.Any(l => kv.Key.Equals(l, StringComparison.OrdinalIgnoreCase)
+                                                || kv.Key.StartsWith(l + ":", StringComparison.OrdinalIgnoreCase)))
+                .ToList();
+            sources[i] = new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = baseValues };
+        }
     }
 
     private static (string? ConfigFile, string[] Remaining) SplitConfigArgument(string[] args)

@@ -15,25 +15,11 @@ public static class AnthropicIngress
 
     private static async Task MessagesAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings)
     {
-        ChatExecution execution;
-        ChatRequest request;
-        try
-        {
-            // Like the providers: no key, no look at the body.
-            var key = HttpIngress.PresentedKey(http.Request, allowXApiKey: true)
-                ?? throw new RouterException(RouterErrorCode.Unauthorized, "You didn't provide an API key.");
-            using (var doc = await HttpIngress.ReadJsonAsync(http, settings.MaxBodyBytes))
-                request = Parse(doc.RootElement);
-            execution = await pipeline.ExecuteAsync(key, request, http.RequestAborted);
-        }
-        catch (RouterException ex)
-        {
-            await WriteErrorAsync(http.Response, ex);
-            return;
-        }
+        if (await HttpIngress.ExecuteAsync(http, pipeline, settings, allowXApiKey: true, Parse, WriteErrorAsync) is not { } done) return;
+        var execution = done.Execution;
 
         HttpIngress.WriteRouterHeaders(http.Response, execution);
-        var id = "msg_" + execution.Ticket.RequestId;
+        var id = execution.ResponseId("msg_");
         var model = execution.Plan.RequestedModel;
         if (execution.Completion is { } c)
         {

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
+using Router.Contracts.Chat;
 using Router.Contracts.Errors;
 using Router.Node.Pipeline;
 
@@ -51,6 +52,30 @@ public static class HttpIngress
         return new(RouterErrorCode.PayloadTooLarge, $"The request body is larger than the limit of {maxBytes} bytes.");
     }
 
+    /// <summary>
+    /// The request half every HTTP ingress shares: key present (like the providers: no key, no look at the body),
+    /// bounded body read, protocol-specific parse, then the pipeline. Null when an error response was written.
+    /// </summary>
+    public static async Task<(ChatRequest Request, ChatExecution Execution)?> ExecuteAsync(
+        HttpContext http, ChatPipeline pipeline, IngressSettings settings, bool allowXApiKey,
+        Func<JsonElement, ChatRequest> parse, Func<HttpResponse, RouterException, Task> writeError)
+    {
+        try
+        {
+            var key = PresentedKey(http.Request, allowXApiKey)
+                ?? throw new RouterException(RouterErrorCode.Unauthorized, "You didn't provide an API key.");
+            ChatRequest request;
+            using (var doc = await ReadJsonAsync(http, settings.MaxBodyBytes))
+                request = parse(doc.RootElement);
+            return (request, await pipeline.ExecuteAsync(key, request, http.RequestAborted));
+        }
+        catch (RouterException ex)
+        {
+            await writeError(http.Response, ex);
+            return null;
+        }
+    }
+
     /// <summary>The bearer token, or Anthropic's <c>x-api-key</c> when <paramref name="allowXApiKey"/>.</summary>
     public static string? PresentedKey(HttpRequest request, bool allowXApiKey)
     {
@@ -62,6 +87,7 @@ public static class HttpIngress
     public static void WriteRouterHeaders(HttpResponse response, ChatExecution execution)
     {
         var h = response.Headers;
+        h["x-router-request-id"] = execution.Ticket.RequestId;
         h["x-router-model"] = execution.ServedBy.Deployment.ModelId;
         h["x-router-deployment"] = execution.ServedBy.Deployment.Id;
         if (execution.ServedBy.ProviderKeyId is { } keyId) h["x-router-provider-key"] = keyId;

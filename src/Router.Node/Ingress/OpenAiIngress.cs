@@ -20,25 +20,11 @@ public static class OpenAiIngress
     private static async Task ChatCompletionsAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings)
     {
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        ChatExecution execution;
-        ChatRequest request;
-        try
-        {
-            // Like the providers: no key, no look at the body.
-            var key = HttpIngress.PresentedKey(http.Request, allowXApiKey: false)
-                ?? throw new RouterException(RouterErrorCode.Unauthorized, "You didn't provide an API key.");
-            using (var doc = await HttpIngress.ReadJsonAsync(http, settings.MaxBodyBytes))
-                request = Parse(doc.RootElement);
-            execution = await pipeline.ExecuteAsync(key, request, http.RequestAborted);
-        }
-        catch (RouterException ex)
-        {
-            await WriteErrorAsync(http.Response, ex);
-            return;
-        }
+        if (await HttpIngress.ExecuteAsync(http, pipeline, settings, allowXApiKey: false, Parse, WriteErrorAsync) is not { } done) return;
+        var (request, execution) = done;
 
         HttpIngress.WriteRouterHeaders(http.Response, execution);
-        var id = "chatcmpl-" + execution.Ticket.RequestId;
+        var id = execution.ResponseId("chatcmpl-");
         var model = execution.Plan.RequestedModel;
         if (execution.Completion is { } c)
         {
@@ -190,7 +176,7 @@ public static class OpenAiIngress
         _ => "stop",
     };
 
-    private static void WriteCompletion(Utf8JsonWriter w, string id, long created, string model, ChatCompletion c)
+    internal static void WriteCompletion(Utf8JsonWriter w, string id, long created, string model, ChatCompletion c)
     {
         w.WriteStartObject();
         w.WriteString("id", id);
@@ -264,7 +250,7 @@ public static class OpenAiIngress
         return HttpIngress.WriteJsonAsync(response, ErrorMapping.HttpStatus(ex.Code), w => WriteErrorBody(w, ex));
     }
 
-    private static void WriteErrorBody(Utf8JsonWriter w, RouterException ex)
+    internal static void WriteErrorBody(Utf8JsonWriter w, RouterException ex)
     {
         var (type, code) = ErrorMapping.OpenAi(ex.Code);
         w.WriteStartObject();

@@ -16,6 +16,15 @@ public sealed class ChatExecution
     /// <summary>Router's own count of the prompt (Anthropic's message_start announces it before the upstream does).</summary>
     public int PromptTokens { get; init; }
     public ChatCompletion? Completion { get; init; }
+    /// <summary>The upstream's own id for the answer, if it gave one.</summary>
+    public string? UpstreamId { get; init; }
+
+    /// <summary>
+    /// The id the client sees: the provider's own when it has this protocol's prefix (clients and provider support
+    /// correlate on it), else Router's request id with the prefix. Router's id is always in <c>x-router-request-id</c>.
+    /// </summary>
+    public string ResponseId(string prefix) =>
+        UpstreamId is { } id && id.StartsWith(prefix, StringComparison.Ordinal) ? id : prefix + Ticket.RequestId;
     /// <summary>The events of a streamed answer. Failures after the first event surface as <see cref="RouterException"/>.</summary>
     public IAsyncEnumerable<ChatStreamEvent>? Stream { get; init; }
 }
@@ -70,19 +79,19 @@ public sealed class ChatPipeline(
             {
                 var done = await dispatcher.CompleteAsync(request, plan, estimated, cancellationToken).ConfigureAwait(false);
                 Finish(ticket, request, plan, done.ServedBy, done.Completion.Usage, started, UsageOutcome.Success);
-                return new ChatExecution { Ticket = ticket, ServedBy = done.ServedBy, Plan = plan, PromptTokens = promptTokens, Completion = done.Completion };
+                return new ChatExecution { Ticket = ticket, ServedBy = done.ServedBy, Plan = plan, PromptTokens = promptTokens, Completion = done.Completion, UpstreamId = done.Completion.Id };
             }
             var stream = await dispatcher.StreamAsync(request, plan, estimated, cancellationToken).ConfigureAwait(false);
             return new ChatExecution
             {
-                Ticket = ticket, ServedBy = stream.ServedBy, Plan = plan, PromptTokens = promptTokens,
+                Ticket = ticket, ServedBy = stream.ServedBy, Plan = plan, PromptTokens = promptTokens, UpstreamId = stream.UpstreamId,
                 Stream = Relay(stream, ticket, request, plan, promptTokens, started, cancellationToken),
             };
         }
         catch (RouterException ex)
         {
             admission.Abort(ticket);
-            usage.Record(UsageEntry.Failed(ticket, request, plan, clock.GetElapsedTime(started), Outcome(ex.Code)));
+            usage.Record(UsageEntry.Failed(ticket, request, plan, clock.GetElapsedTime(started), Outcome(ex.Code), ex.Attempts));
             throw;
         }
         catch (OperationCanceledException)
@@ -156,10 +165,12 @@ public sealed class ChatPipeline(
 /// <summary>One finished request, on its way to the ledger.</summary>
 public sealed record UsageEntry(
     AdmissionTicket Ticket, ChatRequest Request, RoutePlan Plan, ServedBy? ServedBy, TokenUsage Usage, decimal CostUsd,
-    TimeSpan Latency, UsageOutcome Outcome)
+    TimeSpan Latency, UsageOutcome Outcome, int FailedAttempts = 0)
 {
-    public static UsageEntry Failed(AdmissionTicket t, ChatRequest r, RoutePlan p, TimeSpan latency, UsageOutcome outcome) =>
-        new(t, r, p, null, default, 0m, latency, outcome);
+    public int Attempts => ServedBy?.Attempts ?? FailedAttempts;
+
+    public static UsageEntry Failed(AdmissionTicket t, ChatRequest r, RoutePlan p, TimeSpan latency, UsageOutcome outcome, int attempts = 0) =>
+        new(t, r, p, null, default, 0m, latency, outcome, attempts);
 }
 
 /// <summary>Where finished requests go; the ledger writer in production.</summary>

@@ -30,7 +30,7 @@ public sealed partial class LedgerUsageRecorder(UsageLedgerWriter writer, TimePr
             e.Usage.OutputTokens,
             e.CostUsd,
             (int)Math.Min(int.MaxValue, e.Latency.TotalMilliseconds),
-            e.ServedBy?.Attempts ?? 0,
+            e.Attempts,
             e.Outcome,
             e.Request.Stream);
         Interlocked.Increment(ref _pending);

@@ -23,21 +23,24 @@ public sealed class ShardedAdmission(IRequiredActor<ApiKeyActor> keys, TimeProvi
     // of entity start-ups and journal reads.
     private readonly ConcurrentDictionary<string, long> _unknown = new(StringComparer.Ordinal);
 
-    public async ValueTask<Caller> AuthenticateAsync(string presentedKey, CancellationToken cancellationToken)
+    public ValueTask<Caller> AuthenticateAsync(string presentedKey, CancellationToken cancellationToken) =>
+        AuthenticateHashedAsync(ApiKeyHash.Compute(presentedKey), cancellationToken);
+
+    /// <summary>Like <see cref="AuthenticateAsync"/> for work done on a key's behalf with nobody presenting it (batch jobs).</summary>
+    public async ValueTask<Caller> AuthenticateHashedAsync(string keyHash, CancellationToken cancellationToken)
     {
-        var state = await StateAsync(presentedKey, cancellationToken).ConfigureAwait(false);
+        var state = await StateAsync(keyHash, cancellationToken).ConfigureAwait(false);
         return new Caller(state.KeyId.Value, state.Name);
     }
 
     public async ValueTask<Func<ModelEntry, bool>> ModelFilterAsync(string presentedKey, CancellationToken cancellationToken)
     {
-        var state = await StateAsync(presentedKey, cancellationToken).ConfigureAwait(false);
+        var state = await StateAsync(ApiKeyHash.Compute(presentedKey), cancellationToken).ConfigureAwait(false);
         return m => m.Aliases.Prepend(m.Id).Any(n => ModelAllowList.Allows(state.Models, n));
     }
 
-    private async Task<ApiKeyCommands.KeyState> StateAsync(string presentedKey, CancellationToken cancellationToken)
+    private async Task<ApiKeyCommands.KeyState> StateAsync(string hash, CancellationToken cancellationToken)
     {
-        var hash = ApiKeyHash.Compute(presentedKey);
         ThrowIfRememberedUnknown(hash);
         var state = await AskAsync<ApiKeyCommands.KeyState>(new ApiKeyCommands.GetState(ApiKeyId.FromKeyHash(hash)), cancellationToken).ConfigureAwait(false);
         if (!state.Exists) throw Unknown(hash);
@@ -45,9 +48,12 @@ public sealed class ShardedAdmission(IRequiredActor<ApiKeyActor> keys, TimeProvi
         return state;
     }
 
-    public async ValueTask<AdmissionTicket> AdmitAsync(string presentedKey, string requestedModel, ModelEntry model, int estimatedTokens, CancellationToken cancellationToken)
+    public ValueTask<AdmissionTicket> AdmitAsync(string presentedKey, string requestedModel, ModelEntry model, int estimatedTokens, CancellationToken cancellationToken) =>
+        AdmitHashedAsync(ApiKeyHash.Compute(presentedKey), requestedModel, model, estimatedTokens, cancellationToken);
+
+    /// <summary>Like <see cref="AdmitAsync"/> for work done on a key's behalf with nobody presenting it (batch jobs).</summary>
+    public async ValueTask<AdmissionTicket> AdmitHashedAsync(string hash, string requestedModel, ModelEntry model, int estimatedTokens, CancellationToken cancellationToken)
     {
-        var hash = ApiKeyHash.Compute(presentedKey);
         ThrowIfRememberedUnknown(hash);
         var id = ApiKeyId.FromKeyHash(hash);
         var requestId = Guid.NewGuid().ToString("N");

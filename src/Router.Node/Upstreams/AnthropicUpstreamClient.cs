@@ -84,6 +84,7 @@ internal sealed class AnthropicUpstreamClient : IUpstreamClient
             var type = item.EventType is SseParser.EventTypeDefault ? e.Type : item.EventType;
             if (type == "message_start")
             {
+                if (e.Message?.Id is { Length: > 0 } id) yield return new StreamStarted(id);
                 inputTokens = e.Message?.Usage?.TotalInputTokens ?? inputTokens;
                 outputTokens = e.Message?.Usage?.OutputTokens ?? outputTokens;
             }

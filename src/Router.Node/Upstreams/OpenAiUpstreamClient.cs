@@ -69,6 +69,7 @@ internal sealed class OpenAiUpstreamClient : IUpstreamClient
         string? finishReason = null;
         TokenUsage? usage = null;
         var done = false;
+        var started = false;
         while (await events.MoveNextAsync().ConfigureAwait(false))
         {
             var chunk = events.Current.Data;
@@ -78,6 +79,11 @@ internal sealed class OpenAiUpstreamClient : IUpstreamClient
                 break;
             }
             if (chunk.Error is { } error) throw UpstreamFailures.FromStreamError(error, label, call.ApiKey);
+            if (!started && chunk.Id is { Length: > 0 } id)
+            {
+                started = true;
+                yield return new StreamStarted(id);
+            }
             if (chunk.Usage is { } u) usage = u;
             if (chunk.FinishReason is { } f) finishReason = f;
             if (chunk.Content is { Length: > 0 } text) yield return new ContentDelta(text);
@@ -97,7 +103,7 @@ internal sealed class OpenAiUpstreamClient : IUpstreamClient
         _ => FinishReason.Stop,
     };
 
-    private readonly record struct Chunk(string? Content, string? FinishReason, TokenUsage? Usage, bool Done, UpstreamErrorDto? Error);
+    private readonly record struct Chunk(string? Content, string? FinishReason, TokenUsage? Usage, bool Done, UpstreamErrorDto? Error, string? Id = null);
 
     private static readonly SseItemParser<Chunk> ParseChunk = static (_, data) =>
     {
@@ -106,7 +112,7 @@ internal sealed class OpenAiUpstreamClient : IUpstreamClient
             ?? throw new JsonException("An event's data was JSON null.");
         var choice = dto.Choices is { Count: > 0 } choices ? choices[0] : null;
         var usage = dto.Usage is { } u ? new TokenUsage(u.PromptTokens, u.CompletionTokens) : (TokenUsage?)null;
-        return new Chunk(choice?.Delta?.Content, choice?.FinishReason, usage, Done: false, dto.Error);
+        return new Chunk(choice?.Delta?.Content, choice?.FinishReason, usage, Done: false, dto.Error, dto.Id);
     };
 
     private HttpRequestMessage BuildRequest(UpstreamCall call, bool stream)

@@ -18,6 +18,10 @@ public sealed class RouterSerializerTests() : Akka.TestKit.Xunit2.TestKit(Router
     private static readonly KeyUpserted Upserted = new(
         Id, "team-a", Hash, 60, 100_000, 20, 10.50m, BudgetPeriod.Month, ["gpt-4o-mini", "claude-*"], KeySource.Config, At);
 
+    private static readonly Router.Contracts.Batches.BatchEvents.BatchCreated BatchCreated = new(
+        "batch_1", "0123456789abcdef", Hash, "file-1", "/v1/chat/completions", "24h", 3,
+        [new Router.Contracts.Batches.BatchLineError(2, "c-2", "invalid_url", "Line 2: url")], null, At);
+
     /// <summary>One non-trivial instance per message type; nulls and collections included where a type has them.</summary>
     public static readonly IReadOnlyList<IRouterMessage> Samples =
     [
@@ -43,6 +47,20 @@ public sealed class RouterSerializerTests() : Akka.TestKit.Xunit2.TestKit(Router
         new Router.Contracts.Breakers.BreakerCommands.GetState(new("gpt-4o-mini/openai")),
         new Router.Contracts.Breakers.BreakerEvents.StateChanged("gpt-4o-mini/openai", "Open", 30_000, 1_795_000_000_000, 5),
         new Router.Contracts.Breakers.ProviderKeyEvents.StatusChanged("openai", "primary", 30_000, false),
+        new Router.Contracts.Batches.BatchCommands.Create("batch_1", "0123456789abcdef", Hash, "file-1", "/v1/chat/completions", "24h", 3,
+            [new Router.Contracts.Batches.BatchLineError(2, null, "invalid_json", "Line 2 is not valid JSON.")], new Dictionary<string, string> { ["team"] = "a" }),
+        new Router.Contracts.Batches.BatchCommands.GetStatus("batch_1"),
+        new Router.Contracts.Batches.BatchCommands.Cancel("batch_1"),
+        new Router.Contracts.Batches.BatchCommands.Resume("batch_1"),
+        new Router.Contracts.Batches.BatchCommands.Resumed("batch_1", true, false),
+        new Router.Contracts.Batches.BatchCommands.BatchStatus("batch_1", true, "0123456789abcdef", Router.Contracts.Batches.BatchJobStatus.InProgress,
+            "file-1", "/v1/chat/completions", "24h", 3, 1, 1, null, "file-1-errors", At, At, null, null, null, null, null, null),
+        Router.Contracts.Batches.BatchCommands.BatchStatus.NotFound("batch_2"),
+        BatchCreated,
+        new Router.Contracts.Batches.BatchEvents.ItemCompleted("item-1", 0, true, "{\"custom_id\":\"item-1\"}", At),
+        new Router.Contracts.Batches.BatchEvents.BatchCancelled(At),
+        new Router.Contracts.Batches.BatchEvents.BatchFinished(Router.Contracts.Batches.BatchJobStatus.Completed, "file-1-output", null, 2, 1, At),
+        new Router.Contracts.Batches.BatchEvents.BatchSnapshot(BatchCreated, Router.Contracts.Batches.BatchJobStatus.Cancelled, 1, 2, null, "file-e", At, At),
     ];
 
     public static TheoryData<int> SampleIndexes()

@@ -74,6 +74,10 @@ public sealed class RetryAfterParserTests
         Assert.Equal(TimeSpan.FromSeconds(seconds), ParseHeaders(("anthropic-ratelimit-requests-reset", value)));
 
     [Fact]
+    public void Retry_after_ms_is_the_precise_form_of_retry_after_and_replaces_it() =>
+        Assert.Equal(TimeSpan.FromMilliseconds(1200), ParseHeaders(("retry-after-ms", "1200"), ("Retry-After", "2")));
+
+    [Fact]
     public void Takes_the_largest_of_several_headers()
     {
         var wait = ParseHeaders(

@@ -80,7 +80,7 @@ public sealed class RouterCluster : IAsyncDisposable
         };
         if (Settings.HeartbeatPauseSeconds is { } pause) cluster["HeartbeatPauseSeconds"] = pause;
         if (Settings.DownRemovalMarginSeconds is { } margin) cluster["DownRemovalMarginSeconds"] = margin;
-        // Array entries merge by index over appsettings.json: 0 is "sim" / "sim-small" (alias fast), 2 is ours.
+        // A --config file's Providers and Models replace appsettings.json's lists whole; Keys (the demo key) stay.
         return new JsonObject
         {
             // One line per entry, with a UTC timestamp: node logs are read as timelines and grepped.
@@ -103,11 +103,9 @@ public sealed class RouterCluster : IAsyncDisposable
                 ["Shutdown"] = new JsonObject { ["DrainSeconds"] = Settings.DrainSeconds },
                 ["Providers"] = new JsonArray(
                     new JsonObject { ["Name"] = "sim", ["Kind"] = "simulated", ["LatencyMs"] = Settings.FastLatencyMs, ["TokensPerSecond"] = 100000, ["CompletionTokens"] = 8 },
-                    new JsonObject { ["Name"] = "sim-large" },
                     new JsonObject { ["Name"] = "slow", ["Kind"] = "simulated", ["LatencyMs"] = Settings.SlowLatencyMs, ["TokensPerSecond"] = 100000, ["CompletionTokens"] = 8 }),
                 ["Models"] = new JsonArray(
-                    new JsonObject { ["Id"] = "sim-small" },
-                    new JsonObject { ["Id"] = "sim-large" },
+                    new JsonObject { ["Id"] = "sim-small", ["Aliases"] = new JsonArray("fast"), ["Deployments"] = new JsonArray(new JsonObject { ["Provider"] = "sim", ["Model"] = "sim-small-v1" }) },
                     new JsonObject { ["Id"] = "slow", ["Deployments"] = new JsonArray(new JsonObject { ["Provider"] = "slow", ["Model"] = "slow-v1" }) }),
             },
         };

@@ -52,6 +52,34 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public async Task Lists_in_a_config_file_replace_those_of_appsettings_instead_of_merging_by_index()
+    {
+        // appsettings.json (next to the binaries) ships the demo key with Rpm 60 and a budget; a --config file
+        // with one key of its own must not inherit those limits element by element.
+        Assert.True(File.Exists(Path.Combine(AppContext.BaseDirectory, "appsettings.json")));
+        var file = Path.Combine(Path.GetTempPath(), $"router-config-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, """
+            { "Router": { "Http": { "Port": 0 }, "Grpc": { "Port": 0 },
+                          "Keys": [ { "Name": "only", "Key": "sk-only" } ] } }
+            """);
+        try
+        {
+            await using var app = RouterHost.Build(["--config", file]);
+            var options = app.Services.GetRequiredService<RouterOptions>();
+            var key = Assert.Single(options.Keys);
+            Assert.Equal("only", key.Name);
+            Assert.Null(key.Rpm);
+            Assert.Null(key.BudgetUsd);
+            // Lists the file does not name still come from appsettings.json.
+            Assert.Contains(options.Models, m => m.Id == "sim-small");
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public void A_deployment_naming_an_unknown_provider_is_refused_naming_the_field()
     {
         var router = ValidRouter();

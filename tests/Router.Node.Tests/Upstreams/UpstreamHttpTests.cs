@@ -72,11 +72,12 @@ public sealed class UpstreamHttpTests
     }
 
     [Fact]
-    public void Absurd_retry_after_is_capped_at_a_day()
+    public void Reads_openai_reset_headers_when_a_429_has_no_retry_after()
     {
         using var response = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
-        response.Headers.TryAddWithoutValidation("Retry-After", "99999999999");
+        response.Headers.TryAddWithoutValidation("x-ratelimit-reset-requests", "1m30s");
+        response.Headers.TryAddWithoutValidation("x-ratelimit-reset-tokens", "20ms");
 
-        Assert.Equal(TimeSpan.FromDays(1), UpstreamHeaders.RetryAfter(response));
+        Assert.Equal(TimeSpan.FromSeconds(90), UpstreamHeaders.RetryAfter(response));
     }
 }

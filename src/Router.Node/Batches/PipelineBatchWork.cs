@@ -1,0 +1,135 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Hosting;
+using Router.Actors.Batches;
+using Router.Actors.Dispatch;
+using Router.Actors.RateLimiting;
+using Router.Actors.Routing;
+using Router.Actors.Usage;
+using Router.Contracts.Chat;
+using Router.Contracts.Errors;
+using Router.Contracts.RateLimiting;
+using Router.Node.Configuration;
+using Router.Node.Ingress;
+using Router.Node.Pipeline;
+
+namespace Router.Node.Batches;
+
+/// <summary>
+/// Runs a batch item like an OpenAI request to <c>/v1/chat/completions</c>: parsed by the OpenAI ingress's own
+/// parser, through <see cref="ChatPipeline"/> (admission against the owning key, routing, failover, usage),
+/// inside the node's batch budget (<see cref="BatchGate"/>), and written as a line of OpenAI's batch output.
+/// A key or node refusal with Retry-After becomes <see cref="BatchItemOutcome.RetryLater"/>.
+/// </summary>
+internal sealed partial class PipelineBatchWork(
+    IServiceProvider services, BatchGate gate, BatchMetrics metrics, RouterOptions options, TimeProvider clock,
+    ILogger<PipelineBatchWork> log) : IBatchWork
+{
+    // ChatPipeline refuses an empty key before anything else; the real check is by hash in BatchKeyAdmission.
+    private const string PresentedKeyPlaceholder = "batch-job";
+
+    private ShardedAdmission? _admission;
+
+    public async Task<BatchItemOutcome> RunAsync(BatchJobSpec job, BatchItem item, CancellationToken cancellationToken)
+    {
+        ChatRequest request;
+        try
+        {
+            using var doc = JsonDocument.Parse(item.Body);
+            // A batch answer is one JSON body: a streamed request is run as a plain one.
+            request = OpenAiIngress.Parse(doc.RootElement) with { Stream = false, IncludeUsage = false };
+        }
+        catch (RouterException ex)
+        {
+            return new BatchItemOutcome.Done(false, ErrorLine(job, item, ex, null));
+        }
+
+        using var turn = await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
+        metrics.JobItemStarted();
+        try
+        {
+            var execution = await PipelineFor(job).ExecuteAsync(PresentedKeyPlaceholder, request, cancellationToken).ConfigureAwait(false);
+            return new BatchItemOutcome.Done(true, SuccessLine(job, item, execution));
+        }
+        catch (RouterException ex) when (ex.Code == RouterErrorCode.Overloaded || ex is { Code: RouterErrorCode.RateLimited, RetryAfter: not null })
+        {
+            return new BatchItemOutcome.RetryLater(ex.RetryAfter ?? TimeSpan.FromSeconds(1));
+        }
+        catch (RouterException ex)
+        {
+            return new BatchItemOutcome.Done(false, ErrorLine(job, item, ex, null));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogItemCrashed(log, job.BatchId, item.CustomId, ex);
+            return new BatchItemOutcome.Done(false, ErrorLine(job, item,
+                new RouterException(RouterErrorCode.Internal, "The request failed inside Router."), null));
+        }
+        finally
+        {
+            metrics.JobItemFinished();
+        }
+    }
+
+    public async Task<int?> RequestsPerMinuteAsync(BatchJobSpec job, CancellationToken cancellationToken)
+    {
+        var keys = services.GetRequiredService<IRequiredActor<ApiKeyActor>>();
+        var state = await keys.ActorRef.Ask<ApiKeyCommands.KeyState>(
+            new ApiKeyCommands.GetState(new ApiKeyId(job.KeyId)), TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
+        return state.Exists ? state.Rpm : null;
+    }
+
+    public void JobRunning(string batchId, bool running) => metrics.JobRunning(batchId, running);
+
+    private ChatPipeline PipelineFor(BatchJobSpec job)
+    {
+        _admission ??= services.GetRequiredService<IAdmission>() as ShardedAdmission
+            ?? ActivatorUtilities.CreateInstance<ShardedAdmission>(services);
+        return new ChatPipeline(
+            services.GetRequiredService<RoutePlanner>(), new BatchKeyAdmission(_admission, job.KeyHash),
+            services.GetRequiredService<Dispatcher>(), services.GetRequiredService<TokenCounter>(),
+            services.GetRequiredService<IUsageRecorder>(), clock, options.Limits.DefaultMaxTokens);
+    }
+
+    private string SuccessLine(BatchJobSpec job, BatchItem item, ChatExecution execution) => Line(job, item, w =>
+    {
+        w.WriteStartObject("response");
+        w.WriteNumber("status_code", 200);
+        w.WriteString("request_id", execution.Ticket.RequestId);
+        w.WritePropertyName("body");
+        OpenAiIngress.WriteCompletion(w, "chatcmpl-" + execution.Ticket.RequestId, clock.GetUtcNow().ToUnixTimeSeconds(),
+            execution.Plan.RequestedModel, execution.Completion!);
+        w.WriteEndObject();
+        w.WriteNull("error");
+    });
+
+    private static string ErrorLine(BatchJobSpec job, BatchItem item, RouterException ex, string? requestId) => Line(job, item, w =>
+    {
+        w.WriteStartObject("response");
+        w.WriteNumber("status_code", ErrorMapping.HttpStatus(ex.Code));
+        if (requestId is null) w.WriteNull("request_id"); else w.WriteString("request_id", requestId);
+        w.WritePropertyName("body");
+        OpenAiIngress.WriteErrorBody(w, ex);
+        w.WriteEndObject();
+        w.WriteNull("error");
+    });
+
+    private static string Line(BatchJobSpec job, BatchItem item, Action<Utf8JsonWriter> writeRest)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("id", BatchOutput.RequestId(job.BatchId, item.LineNumber));
+            w.WriteString("custom_id", item.CustomId);
+            writeRest(w);
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Batch {BatchId}: item {CustomId} failed unexpectedly")]
+    private static partial void LogItemCrashed(ILogger logger, string batchId, string customId, Exception exception);
+}
