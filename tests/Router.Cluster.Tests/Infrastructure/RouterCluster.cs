@@ -4,10 +4,10 @@ using System.Text.Json.Nodes;
 
 namespace Router.Cluster.Tests.Infrastructure;
 
-/// <summary>Cluster timings and the simulated upstream the nodes get; the defaults are the shipped ones.</summary>
+/// <summary>Cluster timings and the simulated upstream the nodes get; null timings leave the shipped defaults.</summary>
 public sealed record ClusterSettings
 {
-    public int StableAfterSeconds { get; init; } = 5;
+    public int? StableAfterSeconds { get; init; }
     public double? HeartbeatPauseSeconds { get; init; }
     public double? DownRemovalMarginSeconds { get; init; }
     public int DrainSeconds { get; init; } = 10;
@@ -76,8 +76,8 @@ public sealed class RouterCluster : IAsyncDisposable
             ["Hostname"] = s.AkkaHost,
             ["Port"] = s.AkkaPort,
             ["Seeds"] = seeds,
-            ["StableAfterSeconds"] = Settings.StableAfterSeconds,
         };
+        if (Settings.StableAfterSeconds is { } stable) cluster["StableAfterSeconds"] = stable;
         if (Settings.HeartbeatPauseSeconds is { } pause) cluster["HeartbeatPauseSeconds"] = pause;
         if (Settings.DownRemovalMarginSeconds is { } margin) cluster["DownRemovalMarginSeconds"] = margin;
         // A --config file's Providers and Models replace appsettings.json's lists whole; Keys (the demo key) stay.
