@@ -14,7 +14,7 @@ public sealed class ShardingCommandTests(CliNode node)
         Assert.Contains("model-breaker", table.Out);
 
         var regions = (await node.Ctl("sharding", "regions", "--json")).Json()["regions"]!.AsArray();
-        Assert.Equal(["apikey", "model-breaker"], regions.Select(r => (string)r!["typeName"]!).Order());
+        Assert.Equal(["apikey", "batch", "model-breaker"], regions.Select(r => (string)r!["typeName"]!).Order());
         var apikey = regions.Single(r => (string)r!["typeName"]! == "apikey")!;
         Assert.Equal(1, (int)apikey["nodes"]!);
         // The configured demo key is seeded at start-up, so its entity lives on this (only) node.

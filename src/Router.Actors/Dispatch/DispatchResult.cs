@@ -20,14 +20,15 @@ public sealed class DispatchedStream(
     ChatStreamEvent first,
     IAsyncEnumerator<ChatStreamEvent> rest,
     Action<TokenUsage?> succeeded,
-    Action<UpstreamException> failed) : IAsyncDisposable
+    Action<UpstreamException> failed,
+    string? upstreamId = null) : IAsyncDisposable
 {
     private bool _finished;
 
     public ServedBy ServedBy { get; } = servedBy;
 
     /// <summary>The upstream's id for this answer, when its first event named one.</summary>
-    public string? UpstreamId { get; } = (first as StreamStarted)?.Id;
+    public string? UpstreamId { get; } = upstreamId;
 
     /// <summary>All events, starting with the one already read. Enumerate once.</summary>
     public async IAsyncEnumerable<ChatStreamEvent> ReadAllAsync()

@@ -45,10 +45,18 @@ public sealed class Dispatcher(
         RunAsync(plan, request, estimatedTokens, async (attempt, ct) =>
         {
             var events = attempt.Provider.Client.StreamAsync(attempt.Call, ct).GetAsyncEnumerator(ct);
+            string? upstreamId = null;
             try
             {
                 if (!await events.MoveNextAsync().ConfigureAwait(false))
                     throw new UpstreamException(UpstreamFailureKind.Reset, "The upstream closed the stream without sending anything.");
+                // The upstream's id is not yet an answer: commit only on the first content (or finish) event.
+                if (events.Current is StreamStarted started)
+                {
+                    upstreamId = started.Id;
+                    if (!await events.MoveNextAsync().ConfigureAwait(false))
+                        throw new UpstreamException(UpstreamFailureKind.Reset, "The upstream closed the stream before its first token.");
+                }
             }
             catch
             {
@@ -57,7 +65,7 @@ public sealed class Dispatcher(
             }
             // Committed: the attempt timeout bounded the time to first event; the rest may take longer.
             attempt.Commit();
-            return new DispatchedStream(attempt.ServedBy, events.Current, events, attempt.Succeeded, attempt.FailedAfterCommit);
+            return new DispatchedStream(attempt.ServedBy, events.Current, events, attempt.Succeeded, attempt.FailedAfterCommit, upstreamId);
         }, cancellationToken);
 
     private async Task<T> RunAsync<T>(

@@ -239,6 +239,9 @@ public sealed class AnthropicUpstreamClientTests : IAsyncLifetime
         using var cts = new CancellationTokenSource();
         await using var events = _client.StreamAsync(Call("one two three"), cts.Token).GetAsyncEnumerator();
 
+        // The upstream's own id comes first, then the text.
+        Assert.True(await events.MoveNextAsync());
+        Assert.StartsWith("msg_fake_", Assert.IsType<StreamStarted>(events.Current).Id);
         Assert.True(await events.MoveNextAsync());
         Assert.Equal("echo:", Assert.IsType<ContentDelta>(events.Current).Text);
         var next = events.MoveNextAsync();
