@@ -43,17 +43,8 @@ internal sealed class AnthropicUpstreamClient : IUpstreamClient
         using var request = BuildRequest(call, stream: false);
         using var response = await UpstreamFailures.SendAsync(_http, request, label, call.ApiKey, cancellationToken).ConfigureAwait(false);
 
-        AnthropicMessageDto? dto;
-        try
-        {
-            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            dto = await JsonSerializer.DeserializeAsync(body, UpstreamJsonContext.Default.AnthropicMessageDto, cancellationToken)
-                .ConfigureAwait(false);
-        }
-        catch (Exception ex) when (UpstreamFailures.TryTranslate(ex, label, cancellationToken, out var mapped))
-        {
-            throw mapped;
-        }
+        var dto = await UpstreamFailures.ReadJsonAsync(response, UpstreamJsonContext.Default.AnthropicMessageDto, label, cancellationToken)
+            .ConfigureAwait(false);
 
         if (dto?.Content is not { } content) throw UpstreamFailures.Invalid(label, "sent a message without content");
         var text = string.Concat(content.Where(b => b.Type == "text").Select(b => b.Text));

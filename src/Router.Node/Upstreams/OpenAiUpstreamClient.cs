@@ -35,17 +35,8 @@ internal sealed class OpenAiUpstreamClient : IUpstreamClient
         using var request = BuildRequest(call, stream: false);
         using var response = await UpstreamFailures.SendAsync(_http, request, label, call.ApiKey, cancellationToken).ConfigureAwait(false);
 
-        OpenAiCompletionDto? dto;
-        try
-        {
-            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            dto = await JsonSerializer.DeserializeAsync(body, UpstreamJsonContext.Default.OpenAiCompletionDto, cancellationToken)
-                .ConfigureAwait(false);
-        }
-        catch (Exception ex) when (UpstreamFailures.TryTranslate(ex, label, cancellationToken, out var mapped))
-        {
-            throw mapped;
-        }
+        var dto = await UpstreamFailures.ReadJsonAsync(response, UpstreamJsonContext.Default.OpenAiCompletionDto, label, cancellationToken)
+            .ConfigureAwait(false);
 
         if (dto?.Choices is not { Count: > 0 } choices) throw UpstreamFailures.Invalid(label, "sent a completion without choices");
         var choice = choices[0];

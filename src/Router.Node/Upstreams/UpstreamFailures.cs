@@ -76,6 +76,21 @@ internal static class UpstreamFailures
         return true;
     }
 
+    /// <summary>Reads a whole JSON answer; a broken or cut body becomes the matching <see cref="UpstreamException"/>.</summary>
+    public static async Task<T?> ReadJsonAsync<T>(
+        HttpResponseMessage response, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, string label, CancellationToken ct)
+    {
+        try
+        {
+            await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+            return await System.Text.Json.JsonSerializer.DeserializeAsync(body, type, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (TryTranslate(ex, label, ct, out var mapped))
+        {
+            throw mapped;
+        }
+    }
+
     public static async Task<UpstreamException> FromStatusAsync(
         HttpResponseMessage response, string label, string? apiKey, CancellationToken ct)
     {
