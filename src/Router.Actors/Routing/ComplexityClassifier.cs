@@ -38,7 +38,7 @@ public static class ComplexityClassifier
     private static string LastUserMessage(ChatRequest request)
     {
         for (var i = request.Messages.Count - 1; i >= 0; i--)
-            if (request.Messages[i].Role == ChatRole.User) return request.Messages[i].Content;
+            if (request.Messages[i].Role == ChatRole.User) return request.Messages[i].Text;
         return "";
     }
 }

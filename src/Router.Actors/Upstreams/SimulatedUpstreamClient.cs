@@ -82,7 +82,7 @@ public sealed class SimulatedUpstreamClient : IUpstreamClient
     {
         ArgumentNullException.ThrowIfNull(messages);
         var tokens = 0;
-        foreach (var m in messages) tokens += (m.Content.Length + 3) / 4 + 4;
+        foreach (var m in messages) tokens += (m.Text.Length + 3) / 4 + 4;
         return tokens;
     }
 
@@ -100,7 +100,7 @@ public sealed class SimulatedUpstreamClient : IUpstreamClient
             finish = FinishReason.Length;
         }
 
-        var lastUser = request.Messages.LastOrDefault(m => m.Role == ChatRole.User)?.Content ?? "";
+        var lastUser = request.Messages.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
         var words = lastUser.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
         var tokens = new string[count];
         for (var i = 0; i < count; i++)

@@ -83,7 +83,7 @@ public sealed class TokenCounter
         {
             total += TokensPerMessage;
             total += tokenizer.CountTokens(RoleName(message.Role));
-            total += tokenizer.CountTokens(message.Content);
+            total += tokenizer.CountTokens(message.Text);
         }
 
         return encoding == TokenEncoding.Estimated ? Estimate(total) : checked((int)total);
@@ -123,6 +123,7 @@ public sealed class TokenCounter
         ChatRole.System => "system",
         ChatRole.User => "user",
         ChatRole.Assistant => "assistant",
+        ChatRole.Tool => "tool",
         _ => throw new ArgumentOutOfRangeException(nameof(role), role, null),
     };
 

@@ -150,7 +150,7 @@ internal sealed class AnthropicUpstreamClient : IUpstreamClient
         w.WriteNumber("max_tokens", r.MaxTokens ?? defaultMaxTokens);
 
         // Anthropic has no system role inside messages: all system text becomes the one top-level prompt.
-        var system = r.Messages.Where(m => m.Role == ChatRole.System).Select(m => m.Content).ToList();
+        var system = r.Messages.Where(m => m.Role == ChatRole.System).Select(m => m.Text).ToList();
         if (system.Count > 0) w.WriteString("system", string.Join("\n\n", system));
 
         w.WriteStartArray("messages");
@@ -159,7 +159,7 @@ internal sealed class AnthropicUpstreamClient : IUpstreamClient
             if (m.Role == ChatRole.System) continue;
             w.WriteStartObject();
             w.WriteString("role", m.Role == ChatRole.Assistant ? "assistant" : "user");
-            w.WriteString("content", m.Content);
+            w.WriteString("content", m.Text);
             w.WriteEndObject();
         }
         w.WriteEndArray();

@@ -140,7 +140,7 @@ internal sealed class OpenAiUpstreamClient : IUpstreamClient
                 ChatRole.Assistant => "assistant",
                 _ => "user",
             });
-            w.WriteString("content", m.Content);
+            w.WriteString("content", m.Text);
             w.WriteEndObject();
         }
         w.WriteEndArray();
