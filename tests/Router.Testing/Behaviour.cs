@@ -59,6 +59,22 @@ public sealed record Behaviour
     /// <summary>When set, each request is answered by what this returns (called once per request) instead.</summary>
     public Func<Behaviour>? Pick { get; init; }
 
+    /// <summary>A 200 JSON body sent exactly as written (a recorded provider answer: tool calls, images, usage details…).</summary>
+    public string? RawAnswer { get; init; }
+
+    /// <summary>SSE events sent exactly as written, one flush each (a recorded provider stream), then the body ends.</summary>
+    public IReadOnlyList<string>? RawEvents { get; init; }
+
+    /// <summary>Answers with <paramref name="json"/> as it is (status 200, application/json).</summary>
+    public static Behaviour RawJson(string json) => new() { RawAnswer = json };
+
+    /// <summary>
+    /// Streams these events as they are; each is a whole SSE event, e.g. <c>"event: message_stop\ndata: {…}\n\n"</c> or
+    /// <c>"data: [DONE]\n\n"</c>. A missing blank-line terminator is added.
+    /// </summary>
+    public static Behaviour RawStream(params string[] events) =>
+        new() { RawEvents = [.. events.Select(e => e.EndsWith("\n\n", StringComparison.Ordinal) ? e : e.TrimEnd('\n') + "\n\n")] };
+
     /// <summary>Echoes <c>"echo: &lt;last user message&gt;"</c>, word by word when streaming. The default.</summary>
     public static Behaviour Echo { get; } = new();
 

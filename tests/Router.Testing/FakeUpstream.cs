@@ -231,6 +231,39 @@ public sealed class FakeUpstream : IAsyncDisposable
                 return;
         }
 
+        if (behaviour.RawAnswer is { } rawAnswer)
+        {
+            ctx.Response.StatusCode = 200;
+            AddHeaders(ctx, behaviour.Headers);
+            ctx.Response.ContentType = "application/json";
+            await ctx.Response.WriteAsync(rawAnswer, ct).ConfigureAwait(false);
+            return;
+        }
+        if (behaviour.RawEvents is { } rawEvents)
+        {
+            ctx.Response.StatusCode = 200;
+            AddHeaders(ctx, behaviour.Headers);
+            ctx.Response.ContentType = "text/event-stream";
+            await ctx.Response.StartAsync(ct).ConfigureAwait(false);
+            foreach (var e in rawEvents)
+            {
+                if (behaviour.DelayPerChunk != TimeSpan.Zero) await Task.Delay(behaviour.DelayPerChunk, ct).ConfigureAwait(false);
+                await SendAsync(ctx, e, ct).ConfigureAwait(false);
+            }
+            return;
+        }
+        if (request.Api == FakeApi.OpenAiEmbeddings)
+        {
+            await AnswerEmbeddingsAsync(ctx, request, view, ct).ConfigureAwait(false);
+            return;
+        }
+        if (request.Api is FakeApi.OpenAiResponses or FakeApi.OpenAiCompletions)
+        {
+            await WriteErrorAsync(ctx, 400, wire.ErrorBody(400, null, "The fake answers this endpoint only with RawJson or RawStream behaviours.", null), [], ct)
+                .ConfigureAwait(false);
+            return;
+        }
+
         var plan = AnswerPlan.Create(request.Sequence, view, behaviour);
         AddHeaders(ctx, behaviour.Headers);
         ctx.Response.Headers[request.Api == FakeApi.Anthropic ? "request-id" : "x-request-id"] = $"req_fake_{request.Sequence}";
@@ -254,6 +287,11 @@ public sealed class FakeUpstream : IAsyncDisposable
         }
         if (request.Body is not { ValueKind: JsonValueKind.Object }) return (400, "The request body is not valid JSON.", null);
         if (view.Model is null) return (400, "model: Field required", null);
+        if (request.Api is FakeApi.OpenAiEmbeddings or FakeApi.OpenAiCompletions or FakeApi.OpenAiResponses)
+        {
+            var required = request.Api switch { FakeApi.OpenAiEmbeddings => "input", FakeApi.OpenAiCompletions => "prompt", _ => "input" };
+            return request.Body.Value.TryGetProperty(required, out _) ? null : (400, $"Missing required parameter: '{required}'.", null);
+        }
         if (!request.Body.Value.TryGetProperty("messages", out var m) || m.ValueKind != JsonValueKind.Array)
             return (400, "messages: Field required", null);
         if (request.Api == FakeApi.Anthropic)
@@ -272,6 +310,9 @@ public sealed class FakeUpstream : IAsyncDisposable
         {
             ("POST", "/v1/chat/completions") => FakeApi.OpenAi,
             ("POST", "/v1/messages") => FakeApi.Anthropic,
+            ("POST", "/v1/responses") => FakeApi.OpenAiResponses,
+            ("POST", "/v1/completions") => FakeApi.OpenAiCompletions,
+            ("POST", "/v1/embeddings") => FakeApi.OpenAiEmbeddings,
             _ => FakeApi.Unknown,
         };
 
@@ -307,6 +348,53 @@ public sealed class FakeUpstream : IAsyncDisposable
         }
         _received.Increment();
         return recorded;
+    }
+
+    /// <summary>
+    /// OpenAI's embeddings answer for each input: a vector of three numbers derived from the input's length (so tests can
+    /// tell inputs apart), as floats or, when asked, base64 of little-endian float32s; usage counts ceil(chars / 4) per input.
+    /// </summary>
+    private static async Task AnswerEmbeddingsAsync(HttpContext ctx, RecordedRequest request, FakeRequestView view, CancellationToken ct)
+    {
+        var body = request.Body!.Value;
+        var inputs = new List<string>();
+        var input = body.GetProperty("input");
+        if (input.ValueKind == JsonValueKind.String) inputs.Add(input.GetString()!);
+        else if (input.ValueKind == JsonValueKind.Array)
+            foreach (var i in input.EnumerateArray()) inputs.Add(i.ValueKind == JsonValueKind.String ? i.GetString()! : i.GetRawText());
+        var base64 = body.TryGetProperty("encoding_format", out var f) && f.ValueEquals("base64");
+        var tokens = inputs.Sum(i => (i.Length + 3) / 4);
+        var json = JsonText.Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("object", "list");
+            w.WriteStartArray("data");
+            for (var i = 0; i < inputs.Count; i++)
+            {
+                float[] vector = [inputs[i].Length / 100f, 0.5f, -0.25f];
+                w.WriteStartObject();
+                w.WriteString("object", "embedding");
+                w.WriteNumber("index", i);
+                if (base64) w.WriteBase64String("embedding", System.Runtime.InteropServices.MemoryMarshal.AsBytes(vector.AsSpan()));
+                else
+                {
+                    w.WriteStartArray("embedding");
+                    foreach (var v in vector) w.WriteNumberValue(v);
+                    w.WriteEndArray();
+                }
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteString("model", view.Model);
+            w.WriteStartObject("usage");
+            w.WriteNumber("prompt_tokens", tokens);
+            w.WriteNumber("total_tokens", tokens);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        });
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "application/json";
+        await ctx.Response.WriteAsync(json, ct).ConfigureAwait(false);
     }
 
     private static async Task WriteErrorAsync(HttpContext ctx, int status, string body,

@@ -2,8 +2,8 @@ using System.Text.Json;
 
 namespace Router.Testing;
 
-/// <summary>Which provider API a request spoke.</summary>
-public enum FakeApi { OpenAi, Anthropic, Unknown }
+/// <summary>Which provider API a request spoke (OpenAI: chat, Responses, legacy completions, embeddings).</summary>
+public enum FakeApi { OpenAi, Anthropic, Unknown, OpenAiResponses, OpenAiCompletions, OpenAiEmbeddings }
 
 /// <summary>
 /// One request as the fake upstream received it, so tests can assert what the gateway sent

@@ -5,22 +5,28 @@ using Router.Contracts.Chat;
 namespace Router.Actors.Dispatch;
 
 /// <summary>Where a request was served from, for response headers and the ledger.</summary>
-public sealed record ServedBy(Deployment Deployment, string? ProviderKeyId, int Attempts);
+/// <param name="Passthrough">The upstream spoke the client's own wire: the answer is relayed as the upstream wrote it.</param>
+public sealed record ServedBy(Deployment Deployment, string? ProviderKeyId, int Attempts, bool Passthrough = false);
 
 /// <summary>A finished non-streamed answer.</summary>
 public sealed record DispatchedCompletion(ChatCompletion Completion, ServedBy ServedBy);
 
+/// <summary>Finished embeddings.</summary>
+public sealed record DispatchedEmbeddings(EmbeddingResult Result, ServedBy ServedBy);
+
 /// <summary>
-/// A stream that has produced its first event, so it is committed to one deployment: from here on a failure
+/// A stream that has produced its first committing event, so it is committed to one deployment: from here on a failure
 /// ends the stream with an error instead of falling back (the client may already have bytes). Reading it to the
-/// end, failing, or disposing it early settles the attempt (key lease, breaker outcome) exactly once.
+/// end, failing, or disposing it early settles the attempt (key lease, breaker outcome) exactly once; a client that
+/// leaves early settles it as abandoned, which neither blames nor credits the deployment.
 /// </summary>
 public sealed class DispatchedStream(
     ServedBy servedBy,
-    ChatStreamEvent first,
+    IReadOnlyList<ChatStreamEvent> head,
     IAsyncEnumerator<ChatStreamEvent> rest,
     Action<TokenUsage?> succeeded,
     Action<UpstreamException> failed,
+    Action abandoned,
     string? upstreamId = null) : IAsyncDisposable
 {
     private bool _finished;
@@ -30,11 +36,14 @@ public sealed class DispatchedStream(
     /// <summary>The upstream's id for this answer, when its first event named one.</summary>
     public string? UpstreamId { get; } = upstreamId;
 
-    /// <summary>All events, starting with the one already read. Enumerate once.</summary>
+    /// <summary>All events, starting with those already read (a preamble, then the first committing event). Enumerate once.</summary>
     public async IAsyncEnumerable<ChatStreamEvent> ReadAllAsync()
     {
-        yield return first;
-        if (first is StreamFinished f0) { Finish(f0); yield break; }
+        foreach (var e in head)
+        {
+            yield return e;
+            if (e is StreamFinished f0) { Finish(f0); yield break; }
+        }
         while (true)
         {
             ChatStreamEvent current;
@@ -70,7 +79,11 @@ public sealed class DispatchedStream(
     public async ValueTask DisposeAsync()
     {
         await rest.DisposeAsync().ConfigureAwait(false);
-        // Disposed before the end: the client left. Settle without blaming the upstream.
-        if (!_finished) succeeded(null);
+        // Disposed before the end: the client left. Neither a success nor the upstream's fault.
+        if (!_finished)
+        {
+            _finished = true;
+            abandoned();
+        }
     }
 }

@@ -34,28 +34,48 @@ public sealed class Dispatcher(
     private long Now => clock.GetElapsedTime(0).Ticks;
 
     public Task<DispatchedCompletion> CompleteAsync(ChatRequest request, RoutePlan plan, int estimatedTokens, CancellationToken cancellationToken) =>
-        RunAsync(plan, request, estimatedTokens, async (attempt, ct) =>
+        RunAsync(plan, estimatedTokens, c => c.Refuses(request), async (attempt, ct) =>
         {
-            var completion = await attempt.Provider.Client.CompleteAsync(attempt.Call, ct).ConfigureAwait(false);
+            var completion = await attempt.Provider.Client.CompleteAsync(attempt.ChatCall(request), ct).ConfigureAwait(false);
             attempt.Succeeded(completion.Usage);
             return new DispatchedCompletion(completion, attempt.ServedBy);
         }, cancellationToken);
 
+    public Task<DispatchedEmbeddings> EmbedAsync(EmbeddingRequest request, RoutePlan plan, int estimatedTokens, CancellationToken cancellationToken) =>
+        RunAsync(plan, estimatedTokens, c => c.SupportsEmbeddings ? null : new RouterException(RouterErrorCode.InvalidRequest,
+                $"Model '{plan.RequestedModel}' has no deployment that serves embeddings.", "model"),
+            async (attempt, ct) =>
+            {
+                var call = new EmbeddingCall(request, attempt.Deployment.UpstreamModel, attempt.ApiKey, attempt.Deployment.Id);
+                var result = await attempt.Provider.Client.EmbedAsync(call, ct).ConfigureAwait(false);
+                attempt.Succeeded(new TokenUsage(result.PromptTokens, 0));
+                return new DispatchedEmbeddings(result, attempt.ServedBy);
+            }, cancellationToken);
+
     public Task<DispatchedStream> StreamAsync(ChatRequest request, RoutePlan plan, int estimatedTokens, CancellationToken cancellationToken) =>
-        RunAsync(plan, request, estimatedTokens, async (attempt, ct) =>
+        RunAsync(plan, estimatedTokens, c => c.Refuses(request), async (attempt, ct) =>
         {
-            var events = attempt.Provider.Client.StreamAsync(attempt.Call, ct).GetAsyncEnumerator(ct);
+            var events = attempt.Provider.Client.StreamAsync(attempt.ChatCall(request), ct).GetAsyncEnumerator(ct);
             string? upstreamId = null;
+            var head = new List<ChatStreamEvent>(2);
             try
             {
-                if (!await events.MoveNextAsync().ConfigureAwait(false))
-                    throw new UpstreamException(UpstreamFailureKind.Reset, "The upstream closed the stream without sending anything.");
-                // The upstream's id is not yet an answer: commit only on the first content (or finish) event.
-                if (events.Current is StreamStarted started)
+                // The upstream's id and its preamble are not yet an answer: commit only on the first event that carries
+                // part of it, so an upstream that fails after its preamble can still be retried elsewhere.
+                while (true)
                 {
-                    upstreamId = started.Id;
                     if (!await events.MoveNextAsync().ConfigureAwait(false))
-                        throw new UpstreamException(UpstreamFailureKind.Reset, "The upstream closed the stream before its first token.");
+                        throw new UpstreamException(UpstreamFailureKind.Reset, head.Count == 0 && upstreamId is null
+                            ? "The upstream closed the stream without sending anything."
+                            : "The upstream closed the stream before its first token.");
+                    var current = events.Current;
+                    if (current is StreamStarted started)
+                    {
+                        upstreamId ??= started.Id;
+                        continue;
+                    }
+                    head.Add(current);
+                    if (current.Commits) break;
                 }
             }
             catch
@@ -65,15 +85,15 @@ public sealed class Dispatcher(
             }
             // Committed: the attempt timeout bounded the time to first event; the rest may take longer.
             attempt.Commit();
-            return new DispatchedStream(attempt.ServedBy, events.Current, events, attempt.Succeeded, attempt.FailedAfterCommit, upstreamId);
+            return new DispatchedStream(attempt.ServedBy, head, events, attempt.Succeeded, attempt.FailedAfterCommit, attempt.Abandoned, upstreamId);
         }, cancellationToken);
 
     private async Task<T> RunAsync<T>(
-        RoutePlan plan, ChatRequest request, int estimatedTokens,
+        RoutePlan plan, int estimatedTokens, Func<IUpstreamClient, RouterException?> refuses,
         Func<Attempt, CancellationToken, Task<T>> run, CancellationToken cancellationToken)
     {
         var started = Now;
-        var candidates = plan.Candidates;
+        var candidates = Carriers(plan.Candidates, refuses);
         var index = NextAvailable(candidates, -1, started, out var earliestHalfOpen);
         if (index < 0)
             throw new RouterException(RouterErrorCode.Overloaded,
@@ -120,7 +140,7 @@ public sealed class Dispatcher(
 
             // 2. The attempt itself.
             attempts++;
-            var attempt = new Attempt(this, provider, deployment, lease, request, attempts, cancellationToken);
+            var attempt = new Attempt(this, provider, deployment, lease, attempts, cancellationToken);
             try
             {
                 return await run(attempt, attempt.Token).ConfigureAwait(false);
@@ -173,6 +193,34 @@ public sealed class Dispatcher(
                     throw GiveUp(last, attempts);
             }
         }
+    }
+
+    /// <summary>
+    /// The candidates whose upstream can carry the request (a wire that cannot express one of its fields is skipped,
+    /// so a fallback chain over several providers serves whatever each can). None can: the first refusal, a 400.
+    /// </summary>
+    private IReadOnlyList<Deployment> Carriers(IReadOnlyList<Deployment> candidates, Func<IUpstreamClient, RouterException?> refuses)
+    {
+        List<Deployment>? kept = null;
+        RouterException? first = null;
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            var refusal = refuses(providers[candidates[i].Provider].Client);
+            if (refusal is null)
+            {
+                kept?.Add(candidates[i]);
+                continue;
+            }
+            first ??= refusal;
+            if (kept is null)
+            {
+                kept = new List<Deployment>(candidates.Count);
+                for (var j = 0; j < i; j++) kept.Add(candidates[j]);
+            }
+        }
+        if (kept is null) return candidates;
+        if (kept.Count == 0) throw first!;
+        return kept;
     }
 
     private int NextAvailable(IReadOnlyList<Deployment> candidates, int after, long now, out long? earliest)
@@ -228,7 +276,7 @@ public sealed class Dispatcher(
         private readonly long _started;
         private int _settled;
 
-        public Attempt(Dispatcher owner, ProviderRuntime provider, Deployment deployment, Lease? lease, ChatRequest request, int number, CancellationToken requestToken)
+        public Attempt(Dispatcher owner, ProviderRuntime provider, Deployment deployment, Lease? lease, int number, CancellationToken requestToken)
         {
             _owner = owner;
             Provider = provider;
@@ -237,16 +285,23 @@ public sealed class Dispatcher(
             _started = owner.Now;
             _cts = CancellationTokenSource.CreateLinkedTokenSource(requestToken);
             _cts.CancelAfter(owner._settings.AttemptTimeout);
-            Call = new UpstreamCall(request, deployment.UpstreamModel, lease is null ? null : provider.SecretOf(lease.KeyId), deployment.Id);
+            ApiKey = lease is null ? null : provider.SecretOf(lease.KeyId);
             ServedBy = new ServedBy(deployment, lease?.KeyId, number);
         }
 
         public ProviderRuntime Provider { get; }
         public Deployment Deployment { get; }
         public Lease? Lease { get; }
-        public UpstreamCall Call { get; }
-        public ServedBy ServedBy { get; }
+        /// <summary>The leased provider key's secret (null for providers without keys). Never logged.</summary>
+        public string? ApiKey { get; }
+        public ServedBy ServedBy { get; private set; }
         public CancellationToken Token => _cts.Token;
+
+        public UpstreamCall ChatCall(ChatRequest request)
+        {
+            if (Provider.Client.PassesThrough(request)) ServedBy = ServedBy with { Passthrough = true };
+            return new(request, Deployment.UpstreamModel, ApiKey, Deployment.Id);
+        }
 
         public void Commit() => _cts.CancelAfter(Timeout.InfiniteTimeSpan);
 

@@ -1,5 +1,9 @@
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
 using Router.Contracts.Chat;
+using Router.Contracts.Errors;
 
 namespace Router.Actors.Upstreams;
 
@@ -25,7 +29,10 @@ public sealed record SimulatedUpstreamOptions
 /// <summary>
 /// An upstream that answers in-process, for demo mode, load tests and tests of everything above the wire:
 /// realistic timing (latency, token pace) and failures without a network or a provider bill. The answer is
-/// a fixed phrase followed by words of the prompt, so the same prompt always gets the same text.
+/// a fixed phrase followed by words of the prompt, so the same prompt always gets the same text. Given tools (and a
+/// last message that is not already a tool result) it calls the chosen tool with arguments that satisfy the required
+/// fields of its schema; given a JSON response format it answers with a JSON value of that schema's shape; it embeds
+/// deterministically (the same input always gets the same unit vector).
 /// </summary>
 public sealed class SimulatedUpstreamClient : IUpstreamClient
 {
@@ -49,6 +56,15 @@ public sealed class SimulatedUpstreamClient : IUpstreamClient
         _random = random ?? new Random(options.Seed);
     }
 
+    public bool PassesThrough(ChatRequest request) => false;
+
+    public bool SupportsEmbeddings => true;
+
+    /// <summary>Dimensions of an embedding when the request does not ask for a number.</summary>
+    public const int DefaultDimensions = 16;
+
+    public RouterException? Refuses(ChatRequest request) => null;
+
     public async Task<ChatCompletion> CompleteAsync(UpstreamCall call, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -58,7 +74,50 @@ public sealed class SimulatedUpstreamClient : IUpstreamClient
         var generation = fails || answer.Tokens.Count <= 1 ? TimeSpan.Zero : PerToken * (answer.Tokens.Count - 1);
         await DelayAsync(_options.Latency + generation, cancellationToken).ConfigureAwait(false);
         if (fails) throw Failure(call);
+        if (answer.Call is { } tool)
+            return new ChatCompletion(NextId(), call.UpstreamModel, [new ChatChoice(0, [], [tool], FinishReason.ToolCalls)], answer.Usage);
         return new ChatCompletion(NextId(), call.UpstreamModel, string.Concat(answer.Tokens), answer.Finish, answer.Usage);
+    }
+
+    public async Task<EmbeddingResult> EmbedAsync(EmbeddingCall call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var fails = DrawFailure();
+        await DelayAsync(_options.Latency, cancellationToken).ConfigureAwait(false);
+        if (fails) throw new UpstreamException(UpstreamFailureKind.ServerError, $"{call.DeploymentId}: simulated upstream failure (500)", 500);
+        var dimensions = call.Request.Dimensions ?? DefaultDimensions;
+        var vectors = new float[call.Request.Inputs.Count][];
+        var tokens = call.Request.TokenArrayTokens;
+        for (var i = 0; i < vectors.Length; i++)
+        {
+            vectors[i] = Embed(call.Request.Inputs[i], dimensions);
+            tokens += (call.Request.Inputs[i].Length + 3) / 4;
+        }
+        return new EmbeddingResult(call.UpstreamModel, tokens) { Vectors = vectors };
+    }
+
+    /// <summary>A unit vector derived from the text's SHA-256 chain: equal texts embed equally, different ones almost never.</summary>
+    public static float[] Embed(string text, int dimensions)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimensions);
+        var vector = new float[dimensions];
+        Span<byte> block = stackalloc byte[32];
+        var seed = Encoding.UTF8.GetBytes(text);
+        double norm = 0;
+        for (var i = 0; i < dimensions; i++)
+        {
+            if (i % 16 == 0)
+            {
+                var counter = BitConverter.GetBytes(i / 16);
+                SHA256.HashData([.. seed, .. counter], block);
+            }
+            var v = (BitConverter.ToUInt16(block.Slice(i % 16 * 2, 2)) / 32767.5) - 1.0;
+            vector[i] = (float)v;
+            norm += v * v;
+        }
+        var scale = norm > 0 ? 1 / Math.Sqrt(norm) : 1;
+        for (var i = 0; i < dimensions; i++) vector[i] = (float)(vector[i] * scale);
+        return vector;
     }
 
     public async IAsyncEnumerable<ChatStreamEvent> StreamAsync(
@@ -69,6 +128,13 @@ public sealed class SimulatedUpstreamClient : IUpstreamClient
         var fails = DrawFailure();
         await DelayAsync(_options.Latency, cancellationToken).ConfigureAwait(false);
         if (fails) throw Failure(call);
+        if (answer.Call is { } tool)
+        {
+            yield return new ToolCallStarted(0, tool.Id, tool.Name);
+            yield return new ToolCallDelta(0, tool.ArgumentsJson);
+            yield return new StreamFinished(FinishReason.ToolCalls, answer.Usage);
+            yield break;
+        }
         for (var i = 0; i < answer.Tokens.Count; i++)
         {
             if (i > 0) await DelayAsync(PerToken, cancellationToken).ConfigureAwait(false);
@@ -82,16 +148,38 @@ public sealed class SimulatedUpstreamClient : IUpstreamClient
     {
         ArgumentNullException.ThrowIfNull(messages);
         var tokens = 0;
-        foreach (var m in messages) tokens += (m.Text.Length + 3) / 4 + 4;
+        foreach (var m in messages)
+        {
+            tokens += (m.Text.Length + 3) / 4 + 4;
+            foreach (var c in m.ToolCalls) tokens += (c.Name.Length + c.ArgumentsJson.Length + 3) / 4;
+        }
         return tokens;
     }
 
     private TimeSpan PerToken => _options.TokensPerSecond > 0 ? TimeSpan.FromSeconds(1 / _options.TokensPerSecond) : TimeSpan.Zero;
 
-    private sealed record Answer(IReadOnlyList<string> Tokens, FinishReason Finish, TokenUsage Usage);
+    private sealed record Answer(IReadOnlyList<string> Tokens, FinishReason Finish, TokenUsage Usage, ToolCall? Call = null);
 
     private Answer Prepare(ChatRequest request)
     {
+        var prompt = EstimatePromptTokens(request.Messages);
+        // A tool loop: call a tool first; once its result is the last message, answer in text.
+        if (request.Tools.Count > 0 && request.ToolChoice?.Mode != ToolChoiceMode.None
+            && (request.Messages.Count == 0 || request.Messages[^1].Role != ChatRole.Tool))
+        {
+            var tool = request.ToolChoice is { Mode: ToolChoiceMode.Named, Name: { } named }
+                ? request.Tools.FirstOrDefault(t => t.Name == named) ?? request.Tools[0]
+                : request.Tools[0];
+            var arguments = SchemaSample.Json(tool.ParametersJson);
+            var call = new ToolCall($"call_sim_{Interlocked.Increment(ref _sequence)}", tool.Name, arguments);
+            return new Answer([], FinishReason.ToolCalls, new TokenUsage(prompt, (arguments.Length + 3) / 4 + 1), call);
+        }
+        if (request.ResponseFormat is { Kind: ResponseFormatKind.JsonSchema or ResponseFormatKind.JsonObject } format)
+        {
+            var json = format.SchemaJson is { } schema ? SchemaSample.Json(schema) : "{\"answer\":\"simulated\"}";
+            return new Answer([json], FinishReason.Stop, new TokenUsage(prompt, (json.Length + 3) / 4));
+        }
+
         var count = _options.CompletionTokens;
         var finish = FinishReason.Stop;
         if (request.MaxTokens is { } max && max < count)
@@ -109,7 +197,7 @@ public sealed class SimulatedUpstreamClient : IUpstreamClient
                 : words.Length > 0 ? " " + words[(i - Phrase.Length) % words.Length]
                 : Phrase[i % Phrase.Length];
         }
-        return new Answer(tokens, finish, new TokenUsage(EstimatePromptTokens(request.Messages), count));
+        return new Answer(tokens, finish, new TokenUsage(prompt, count));
     }
 
     // Drawn when the call starts, so the sequence of outcomes depends only on the seed and the call order.

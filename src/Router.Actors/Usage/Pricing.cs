@@ -31,11 +31,25 @@ public static class Pricing
         return Round(raw);
     }
 
-    /// <summary>Cost in USD of <paramref name="usage"/> at a deployment's prices.</summary>
+    /// <summary>
+    /// Cost in USD of <paramref name="usage"/> at a deployment's prices: uncached prompt tokens at the input price,
+    /// cache reads at <see cref="Deployment.CachedInputPerMTok"/>, cache writes at
+    /// <see cref="Deployment.CacheWriteInputPerMTok"/> (each the input price when not configured), output at the output price.
+    /// </summary>
     public static decimal Cost(TokenUsage usage, Deployment deployment)
     {
         ArgumentNullException.ThrowIfNull(deployment);
-        return Cost(usage, deployment.InputPerMTok, deployment.OutputPerMTok);
+        if (usage.CachedInputTokens == 0 && usage.CacheWriteInputTokens == 0)
+            return Cost(usage, deployment.InputPerMTok, deployment.OutputPerMTok);
+        ArgumentOutOfRangeException.ThrowIfNegative(usage.CachedInputTokens, nameof(usage));
+        ArgumentOutOfRangeException.ThrowIfNegative(usage.CacheWriteInputTokens, nameof(usage));
+        ArgumentOutOfRangeException.ThrowIfNegative(usage.OutputTokens, nameof(usage));
+        var input = deployment.InputPerMTok;
+        var raw = (usage.UncachedInputTokens * input
+                   + usage.CachedInputTokens * (deployment.CachedInputPerMTok ?? input)
+                   + usage.CacheWriteInputTokens * (deployment.CacheWriteInputPerMTok ?? input)
+                   + usage.OutputTokens * deployment.OutputPerMTok) / TokensPerPriceUnit;
+        return Round(raw);
     }
 
     /// <summary>Brings any USD amount to the ledger's scale (<see cref="CostDecimals"/>).</summary>

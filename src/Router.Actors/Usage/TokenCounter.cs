@@ -83,11 +83,50 @@ public sealed class TokenCounter
         {
             total += TokensPerMessage;
             total += tokenizer.CountTokens(RoleName(message.Role));
-            total += tokenizer.CountTokens(message.Text);
+            foreach (var part in message.Parts)
+            {
+                total += part switch
+                {
+                    TextPart t => tokenizer.CountTokens(t.Text),
+                    ImagePart i => i.Detail == "low" ? LowDetailImageTokens : ImageTokens,
+                    ReasoningPart r => r.Text is { } text ? tokenizer.CountTokens(text) : 0,
+                    _ => 0,
+                };
+            }
+            foreach (var call in message.ToolCalls)
+                total += TokensPerToolCall + tokenizer.CountTokens(call.Name) + tokenizer.CountTokens(call.ArgumentsJson);
         }
+        // Tool definitions and a response schema are part of the prompt the provider bills.
+        foreach (var tool in request.Tools)
+        {
+            total += TokensPerToolCall + tokenizer.CountTokens(tool.Name) + tokenizer.CountTokens(tool.ParametersJson);
+            if (tool.Description is { } d) total += tokenizer.CountTokens(d);
+        }
+        if (request.ResponseFormat?.SchemaJson is { } schema) total += tokenizer.CountTokens(schema);
 
         return encoding == TokenEncoding.Estimated ? Estimate(total) : checked((int)total);
     }
+
+    /// <summary>Tokens of an embeddings request's inputs as <paramref name="upstreamModel"/> would bill them.</summary>
+    public int CountEmbeddingTokens(EmbeddingRequest request, string upstreamModel)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var encoding = EncodingFor(upstreamModel);
+        var tokenizer = TokenizerFor(encoding);
+        long total = 0;
+        foreach (var input in request.Inputs) total += tokenizer.CountTokens(input);
+        var count = encoding == TokenEncoding.Estimated ? Estimate(total) : checked((int)total);
+        return checked(count + request.TokenArrayTokens);
+    }
+
+    /// <summary>
+    /// Tokens charged for an image whose size Router does not decode: OpenAI's figure for a high-detail 512×512 image
+    /// (85 base + 4 tiles × 170); low detail is a flat 85. Providers report the exact count in usage afterwards.
+    /// </summary>
+    public const int ImageTokens = 765;
+    public const int LowDetailImageTokens = 85;
+    /// <summary>Framing of one tool definition or tool call (type, name and argument wrappers).</summary>
+    public const int TokensPerToolCall = 8;
 
     /// <summary>
     /// Tokens of a bare text (no message framing), e.g. to count a streamed answer whose upstream did not report usage.

@@ -23,6 +23,7 @@ namespace Router.Node.Batches;
 public static class BatchHttpApi
 {
     public const string ChatEndpoint = "/v1/chat/completions";
+    public const string EmbeddingsEndpoint = "/v1/embeddings";
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
     private const int MaxMetadataPairs = 16;
 
@@ -118,7 +119,8 @@ public static class BatchHttpApi
                 if (metadata.Count > MaxMetadataPairs) throw Invalid($"'metadata' may have at most {MaxMetadataPairs} pairs.", "metadata");
             }
         }
-        if (endpoint != ChatEndpoint) throw Invalid($"'endpoint' must be '{ChatEndpoint}' (the only endpoint batches support here).", "endpoint");
+        if (endpoint is not (ChatEndpoint or EmbeddingsEndpoint))
+            throw Invalid($"'endpoint' must be '{ChatEndpoint}' or '{EmbeddingsEndpoint}'.", "endpoint");
         if (window != "24h") throw Invalid("'completion_window' must be '24h'.", "completion_window");
 
         var file = await OwnedFileAsync(http, caller, inputFileId, "input_file_id");

@@ -14,12 +14,13 @@ using Router.Contracts.RateLimiting;
 using Router.Node.Configuration;
 using Router.Node.Ingress;
 using Router.Node.Pipeline;
+using Router.Node.Wire.OpenAi;
 
 namespace Router.Node.Batches;
 
 /// <summary>
-/// Runs a batch item like an OpenAI request to <c>/v1/chat/completions</c>: parsed by the OpenAI ingress's own
-/// parser, through <see cref="ChatPipeline"/> (admission against the owning key, routing, failover, usage),
+/// Runs a batch item like an OpenAI request to <c>/v1/chat/completions</c> or <c>/v1/embeddings</c>: parsed by the
+/// OpenAI ingress's own parser, through <see cref="ChatPipeline"/> (admission against the owning key, routing, failover, usage),
 /// inside the node's batch budget (<see cref="BatchGate"/>), and written as a line of OpenAI's batch output.
 /// A key or node refusal with Retry-After becomes <see cref="BatchItemOutcome.RetryLater"/>.
 /// </summary>
@@ -34,12 +35,15 @@ internal sealed partial class PipelineBatchWork(
 
     public async Task<BatchItemOutcome> RunAsync(BatchJobSpec job, BatchItem item, CancellationToken cancellationToken)
     {
-        ChatRequest request;
+        var embeddings = job.Endpoint == BatchHttpApi.EmbeddingsEndpoint;
+        ChatRequest? chat = null;
+        EmbeddingRequest? embed = null;
         try
         {
             using var doc = JsonDocument.Parse(item.Body);
             // A batch answer is one JSON body: a streamed request is run as a plain one.
-            request = OpenAiIngress.Parse(doc.RootElement) with { Stream = false, IncludeUsage = false };
+            if (embeddings) embed = EmbeddingsIngress.Parse(doc.RootElement, item.Body);
+            else chat = OpenAiChatWire.ParseRequest(doc.RootElement, StripStream(item.Body)) with { Stream = false, IncludeUsage = false };
         }
         catch (RouterException ex)
         {
@@ -50,7 +54,13 @@ internal sealed partial class PipelineBatchWork(
         metrics.JobItemStarted();
         try
         {
-            var execution = await PipelineFor(job).ExecuteAsync(PresentedKeyPlaceholder, request, cancellationToken).ConfigureAwait(false);
+            var pipeline = PipelineFor(job);
+            if (embed is not null)
+            {
+                var done = await pipeline.EmbedAsync(PresentedKeyPlaceholder, embed, cancellationToken).ConfigureAwait(false);
+                return new BatchItemOutcome.Done(true, EmbeddingsLine(job, item, done));
+            }
+            var execution = await pipeline.ExecuteAsync(PresentedKeyPlaceholder, chat!, cancellationToken).ConfigureAwait(false);
             return new BatchItemOutcome.Done(true, SuccessLine(job, item, execution));
         }
         catch (RouterException ex) when (ex.Code == RouterErrorCode.Overloaded || ex is { Code: RouterErrorCode.RateLimited, RetryAfter: not null })
@@ -71,6 +81,22 @@ internal sealed partial class PipelineBatchWork(
         {
             metrics.JobItemFinished();
         }
+    }
+
+    /// <summary>A batch line's body without <c>stream</c>: an OpenAI upstream that receives it as it is answers with one JSON body.</summary>
+    private static ReadOnlyMemory<byte> StripStream(ReadOnlyMemory<byte> body)
+    {
+        using var doc = JsonDocument.Parse(body);
+        if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("stream", out _)) return body;
+        var buffer = new ArrayBufferWriter<byte>(body.Length);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            foreach (var p in doc.RootElement.EnumerateObject())
+                if (p.Name is not ("stream" or "stream_options")) p.WriteTo(w);
+            w.WriteEndObject();
+        }
+        return buffer.WrittenMemory;
     }
 
     public async Task<int?> RequestsPerMinuteAsync(BatchJobSpec job, CancellationToken cancellationToken)
@@ -99,11 +125,55 @@ internal sealed partial class PipelineBatchWork(
         w.WriteNumber("status_code", 200);
         w.WriteString("request_id", execution.Ticket.RequestId);
         w.WritePropertyName("body");
-        OpenAiIngress.WriteCompletion(w, "chatcmpl-" + execution.Ticket.RequestId, clock.GetUtcNow().ToUnixTimeSeconds(),
+        if (execution.Passthrough && execution.Completion!.Raw is { } raw) WriteRaw(w, raw.Json, execution.Plan.RequestedModel);
+        else OpenAiChatWire.WriteCompletion(w, "chatcmpl-" + execution.Ticket.RequestId, clock.GetUtcNow().ToUnixTimeSeconds(),
             execution.Plan.RequestedModel, execution.Completion!);
         w.WriteEndObject();
         w.WriteNull("error");
     });
+
+    private string EmbeddingsLine(BatchJobSpec job, BatchItem item, EmbeddingExecution execution) => Line(job, item, w =>
+    {
+        w.WriteStartObject("response");
+        w.WriteNumber("status_code", 200);
+        w.WriteString("request_id", execution.Ticket.RequestId);
+        w.WritePropertyName("body");
+        if (execution.Result.Raw is { } raw) WriteRaw(w, raw.Json, execution.Plan.RequestedModel);
+        else
+        {
+            var grpc = Router.Node.Grpc.GrpcWire.MapEmbedResponse(execution);
+            w.WriteStartObject();
+            w.WriteString("object", "list");
+            w.WriteStartArray("data");
+            foreach (var e in grpc.Data)
+            {
+                w.WriteStartObject();
+                w.WriteString("object", "embedding");
+                w.WriteNumber("index", e.Index);
+                w.WriteStartArray("embedding");
+                foreach (var v in e.Values) w.WriteNumberValue(v);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteString("model", execution.Plan.RequestedModel);
+            w.WriteStartObject("usage");
+            w.WriteNumber("prompt_tokens", execution.Result.PromptTokens);
+            w.WriteNumber("total_tokens", execution.Result.PromptTokens);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+        w.WriteNull("error");
+    });
+
+    /// <summary>An upstream's own answer as the line's body, with the model the client asked for.</summary>
+    private static void WriteRaw(Utf8JsonWriter w, ReadOnlyMemory<byte> json, string model)
+    {
+        var buffer = new ArrayBufferWriter<byte>(json.Length + 16);
+        Router.Node.Wire.JsonPassthrough.RewriteResponse(json.Span, model, dropUsage: false, buffer);
+        w.WriteRawValue(buffer.WrittenSpan, skipInputValidation: true);
+    }
 
     private static string ErrorLine(BatchJobSpec job, BatchItem item, RouterException ex, string? requestId) => Line(job, item, w =>
     {

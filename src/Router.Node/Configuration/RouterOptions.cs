@@ -127,6 +127,8 @@ public sealed class ModelOptions
     public List<string> Fallbacks { get; set; } = [];
     /// <summary>Tier for the <c>auto</c> model: <c>simple</c>, <c>standard</c> or <c>complex</c>.</summary>
     public string? Tier { get; set; }
+    /// <summary><c>chat</c> (default: chat completions, Responses, completions, messages) or <c>embeddings</c>.</summary>
+    public string Kind { get; set; } = "chat";
 }
 
 public sealed class DeploymentOptions
@@ -137,6 +139,10 @@ public sealed class DeploymentOptions
     public string Model { get; set; } = "";
     public decimal InputPerMTok { get; set; }
     public decimal OutputPerMTok { get; set; }
+    /// <summary>Price of prompt-cache reads (OpenAI cached tokens, Anthropic cache_read_input_tokens); defaults to InputPerMTok.</summary>
+    public decimal? CachedInputPerMTok { get; set; }
+    /// <summary>Price of prompt-cache writes (Anthropic cache_creation_input_tokens); defaults to InputPerMTok.</summary>
+    public decimal? CacheWriteInputPerMTok { get; set; }
     /// <summary>Overrides the model's context window for this deployment.</summary>
     public int? ContextWindow { get; set; }
     public int? MaxConcurrent { get; set; }

@@ -19,9 +19,13 @@ public static class RouterSetup
             m.ContextWindow,
             m.Deployments.Select(d => new Deployment(
                 DeploymentId(m, d), m.Id, d.Provider, d.Model, d.InputPerMTok, d.OutputPerMTok,
-                d.ContextWindow ?? m.ContextWindow, d.MaxConcurrent)).ToList(),
+                d.ContextWindow ?? m.ContextWindow, d.MaxConcurrent)
+            {
+                CachedInputPerMTok = d.CachedInputPerMTok,
+                CacheWriteInputPerMTok = d.CacheWriteInputPerMTok,
+            }).ToList(),
             m.Fallbacks,
-            m.Tier)).ToList();
+            m.Tier) { Kind = m.Kind.ToLowerInvariant() }).ToList();
     }
 
     public static string DeploymentId(ModelOptions model, DeploymentOptions deployment) =>
@@ -77,14 +81,21 @@ public static class RouterSetup
             if (m.Deployments.Count == 0) throw new ConfigurationException($"{at}:Deployments", "needs at least one deployment");
             if (m.Tier is not null && !RoutePlanner.Tiers.Contains(m.Tier, StringComparer.OrdinalIgnoreCase))
                 throw new ConfigurationException($"{at}:Tier", $"'{m.Tier}' is not one of {string.Join(", ", RoutePlanner.Tiers)}");
+            if (!ModelKinds.All.Contains(m.Kind, StringComparer.OrdinalIgnoreCase))
+                throw new ConfigurationException($"{at}:Kind", $"'{m.Kind}' is not one of {string.Join(", ", ModelKinds.All)}");
             for (var j = 0; j < m.Deployments.Count; j++)
             {
                 var d = m.Deployments[j];
                 if (!providers.Contains(d.Provider))
                     throw new ConfigurationException($"{at}:Deployments:{j}:Provider", $"unknown provider '{d.Provider}'");
+                if (string.Equals(m.Kind, ModelKinds.Embeddings, StringComparison.OrdinalIgnoreCase)
+                    && o.Providers.First(p => p.Name == d.Provider).Kind.Equals("anthropic", StringComparison.OrdinalIgnoreCase))
+                    throw new ConfigurationException($"{at}:Deployments:{j}:Provider", $"'{d.Provider}' is an anthropic provider, which serves no embeddings");
                 if (string.IsNullOrWhiteSpace(d.Model)) throw new ConfigurationException($"{at}:Deployments:{j}:Model", "is empty");
                 if (d.InputPerMTok < 0) throw new ConfigurationException($"{at}:Deployments:{j}:InputPerMTok", "must not be negative");
                 if (d.OutputPerMTok < 0) throw new ConfigurationException($"{at}:Deployments:{j}:OutputPerMTok", "must not be negative");
+                if (d.CachedInputPerMTok < 0) throw new ConfigurationException($"{at}:Deployments:{j}:CachedInputPerMTok", "must not be negative");
+                if (d.CacheWriteInputPerMTok < 0) throw new ConfigurationException($"{at}:Deployments:{j}:CacheWriteInputPerMTok", "must not be negative");
                 Positive(d.MaxConcurrent, $"{at}:Deployments:{j}:MaxConcurrent");
             }
         }

@@ -118,18 +118,14 @@ public sealed partial class RouterGrpcService
         var result = new G.BatchResult { ClientId = item.ClientId };
         try
         {
-            if (item.Request is null) throw new RouterException(RouterErrorCode.InvalidRequest, "request is required", "request");
-            var execution = await chat.ExecuteAsync(key, Map(item.Request, stream: false), ct);
-            var c = execution.Completion!;
-            result.Response = new G.CompletionResponse
+            if (item.Embed is { } embed)
             {
-                Id = "chatcmpl-" + execution.Ticket.RequestId,
-                Model = execution.Plan.RequestedModel,
-                Content = c.Content,
-                FinishReason = FinishText(c.FinishReason),
-                Usage = ToUsage(c.Usage),
-                ServedBy = ToServedBy(execution),
-            };
+                result.Embeddings = GrpcWire.MapEmbedResponse(await chat.EmbedAsync(key, GrpcWire.MapEmbed(embed), ct));
+                return result;
+            }
+            if (item.Request is null) throw new RouterException(RouterErrorCode.InvalidRequest, "request or embed is required", "request");
+            var execution = await chat.ExecuteAsync(key, Map(item.Request, stream: false), ct);
+            result.Response = GrpcWire.MapResponse(execution, "chatcmpl-" + execution.Ticket.RequestId);
         }
         catch (RouterException ex)
         {

@@ -14,17 +14,8 @@ public sealed partial class RouterGrpcService(ChatPipeline pipeline) : G.Router.
     public override async Task<G.CompletionResponse> Complete(G.CompletionRequest request, ServerCallContext context)
     {
         var execution = await ExecuteAsync(request, stream: false, context);
-        var c = execution.Completion!;
         WriteTrailers(context, execution);
-        return new G.CompletionResponse
-        {
-            Id = execution.ResponseId("chatcmpl-"),
-            Model = execution.Plan.RequestedModel,
-            Content = c.Content,
-            FinishReason = FinishText(c.FinishReason),
-            Usage = ToUsage(c.Usage),
-            ServedBy = ToServedBy(execution),
-        };
+        return GrpcWire.MapResponse(execution, execution.ResponseId("chatcmpl-"));
     }
 
     public override async Task CompleteStream(G.CompletionRequest request, IServerStreamWriter<G.CompletionChunk> responseStream, ServerCallContext context)
@@ -35,22 +26,23 @@ public sealed partial class RouterGrpcService(ChatPipeline pipeline) : G.Router.
         {
             await foreach (var e in execution.Stream!.WithCancellation(context.CancellationToken))
             {
-                var chunk = e switch
-                {
-                    ContentDelta d => new G.CompletionChunk { Delta = d.Text },
-                    StreamFinished f => new G.CompletionChunk
-                    {
-                        Finish = new G.Finish
-                        {
-                            FinishReason = FinishText(f.Reason),
-                            Usage = f.Usage is { } u ? ToUsage(u) : null,
-                            ServedBy = ToServedBy(execution),
-                        },
-                    },
-                    _ => null,
-                };
-                if (chunk is not null) await responseStream.WriteAsync(chunk, context.CancellationToken);
+                if (GrpcWire.MapEvent(e, execution) is { } chunk) await responseStream.WriteAsync(chunk, context.CancellationToken);
             }
+        }
+        catch (RouterException ex)
+        {
+            throw ToRpc(ex, context);
+        }
+    }
+
+    public override async Task<G.EmbedResponse> Embed(G.EmbedRequest request, ServerCallContext context)
+    {
+        try
+        {
+            var execution = await pipeline.EmbedAsync(PresentedKey(context), GrpcWire.MapEmbed(request), context.CancellationToken);
+            context.ResponseTrailers.Add("x-router-request-id", execution.Ticket.RequestId);
+            context.ResponseTrailers.Add("x-router-deployment", execution.ServedBy.Deployment.Id);
+            return GrpcWire.MapEmbedResponse(execution);
         }
         catch (RouterException ex)
         {
@@ -78,42 +70,7 @@ public sealed partial class RouterGrpcService(ChatPipeline pipeline) : G.Router.
     }
 
     /// <summary>Maps the proto request into the canonical model, with the same validation as HTTP.</summary>
-    public static ChatRequest Map(G.CompletionRequest r, bool stream)
-    {
-        if (string.IsNullOrEmpty(r.Model)) throw new RouterException(RouterErrorCode.InvalidRequest, "model is required", "model");
-        if (r.Messages.Count == 0) throw new RouterException(RouterErrorCode.InvalidRequest, "messages must not be empty", "messages");
-        var messages = new List<ChatMessage>(r.Messages.Count);
-        for (var i = 0; i < r.Messages.Count; i++)
-        {
-            var role = r.Messages[i].Role switch
-            {
-                "system" or "developer" => ChatRole.System,
-                "user" => ChatRole.User,
-                "assistant" => ChatRole.Assistant,
-                var other => throw new RouterException(RouterErrorCode.InvalidRequest,
-                    $"messages[{i}].role '{other}' is not supported (use system, user or assistant)", $"messages[{i}].role"),
-            };
-            messages.Add(new ChatMessage(role, r.Messages[i].Content));
-        }
-        if (r.HasTemperature && r.Temperature is < 0 or > 2)
-            throw new RouterException(RouterErrorCode.InvalidRequest, "temperature must be within [0, 2]", "temperature");
-        if (r.HasTopP && r.TopP is < 0 or > 1)
-            throw new RouterException(RouterErrorCode.InvalidRequest, "top_p must be within [0, 1]", "top_p");
-        if (r.HasMaxTokens && r.MaxTokens < 1)
-            throw new RouterException(RouterErrorCode.InvalidRequest, "max_tokens must be at least 1", "max_tokens");
-        return new ChatRequest
-        {
-            Model = r.Model,
-            Messages = messages,
-            Temperature = r.HasTemperature ? r.Temperature : null,
-            TopP = r.HasTopP ? r.TopP : null,
-            MaxTokens = r.HasMaxTokens ? r.MaxTokens : null,
-            Stop = r.Stop.Count > 0 ? r.Stop.ToList() : null,
-            Stream = stream,
-            IncludeUsage = true,
-            User = string.IsNullOrEmpty(r.User) ? null : r.User,
-        };
-    }
+    public static ChatRequest Map(G.CompletionRequest r, bool stream) => GrpcWire.MapRequest(r, stream);
 
     private static RpcException ToRpc(RouterException ex, ServerCallContext context)
     {
@@ -136,22 +93,4 @@ public sealed partial class RouterGrpcService(ChatPipeline pipeline) : G.Router.
         if (e.ServedBy.ProviderKeyId is { } k) context.ResponseTrailers.Add("x-router-provider-key", k);
         context.ResponseTrailers.Add("x-router-attempts", e.ServedBy.Attempts.ToString(CultureInfo.InvariantCulture));
     }
-
-    private static G.ServedBy ToServedBy(ChatExecution e) => new()
-    {
-        Model = e.ServedBy.Deployment.ModelId,
-        Deployment = e.ServedBy.Deployment.Id,
-        ProviderKey = e.ServedBy.ProviderKeyId ?? "",
-        Attempts = e.ServedBy.Attempts,
-    };
-
-    private static G.Usage ToUsage(TokenUsage u) => new() { InputTokens = u.InputTokens, OutputTokens = u.OutputTokens, TotalTokens = u.TotalTokens };
-
-    private static string FinishText(FinishReason r) => r switch
-    {
-        FinishReason.Length => "length",
-        FinishReason.ContentFilter => "content_filter",
-        FinishReason.ToolCalls => "tool_calls",
-        _ => "stop",
-    };
 }

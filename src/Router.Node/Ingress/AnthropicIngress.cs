@@ -1,21 +1,26 @@
 using System.Text.Json;
-using Router.Contracts.Chat;
 using Router.Contracts.Errors;
 using Router.Node.Pipeline;
+using Router.Node.Wire.Anthropic;
 
 namespace Router.Node.Ingress;
 
 /// <summary>
-/// Anthropic-compatible HTTP: <c>POST /v1/messages</c>, JSON and streaming with Anthropic's event types,
-/// auth by <c>x-api-key</c> or Bearer, Anthropic's error shape.
+/// Anthropic-compatible HTTP: <c>POST /v1/messages</c> (JSON and streaming with Anthropic's event types) and
+/// <c>POST /v1/messages/count_tokens</c>; auth by <c>x-api-key</c> or Bearer; Anthropic's error shape. Translation lives
+/// in <see cref="AnthropicWire"/>; an Anthropic upstream gets the client's own body.
 /// </summary>
 public static class AnthropicIngress
 {
-    public static void MapAnthropic(this IEndpointRouteBuilder app) => app.MapPost("/v1/messages", MessagesAsync);
+    public static void MapAnthropic(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/messages", MessagesAsync);
+        app.MapPost("/v1/messages/count_tokens", CountTokensAsync);
+    }
 
     private static async Task MessagesAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings)
     {
-        if (await HttpIngress.ExecuteAsync(http, pipeline, settings, allowXApiKey: true, Parse, WriteErrorAsync) is not { } done) return;
+        if (await HttpIngress.ExecuteAsync(http, pipeline, settings, allowXApiKey: true, AnthropicWire.ParseRequest, WriteErrorAsync) is not { } done) return;
         var execution = done.Execution;
 
         HttpIngress.WriteRouterHeaders(http.Response, execution);
@@ -23,176 +28,58 @@ public static class AnthropicIngress
         var model = execution.Plan.RequestedModel;
         if (execution.Completion is { } c)
         {
-            await HttpIngress.WriteJsonAsync(http.Response, 200, w => WriteMessage(w, id, model, c.Content, c.FinishReason, c.Usage));
+            if (execution.Passthrough && c.Raw is { } raw) await HttpIngress.WriteRawJsonAsync(http.Response, raw.Json, model);
+            else await HttpIngress.WriteJsonAsync(http.Response, 200, w => AnthropicWire.WriteMessage(w, id, model, c));
             return;
         }
-        await StreamAsync(http, execution, id, model, execution.PromptTokens);
+        // Anthropic announces input tokens up front; the upstream's exact count arrives only at the end,
+        // so a translated message_start carries Router's own count and message_delta the final figures.
+        var writer = new AnthropicEventWriter(id, model, execution.PromptTokens);
+        await HttpIngress.RelayStreamAsync(http, execution, model, dropUsage: false, writer.Write,
+            (ex, output) => writer.WriteError(ErrorMapping.Anthropic(ex.Code), ex.Message, output));
     }
 
-    private static async Task StreamAsync(HttpContext http, ChatExecution execution, string id, string model, int promptTokens)
+    /// <summary><c>POST /v1/messages/count_tokens</c>: Router's own count, no upstream call, nothing charged.</summary>
+    private static async Task CountTokensAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings)
     {
-        HttpIngress.StartEventStream(http);
-        var r = http.Response;
-        var ct = http.RequestAborted;
         try
         {
-            // Anthropic announces input tokens up front; the upstream's exact count arrives only at the end,
-            // so message_start carries Router's own count and message_delta the final figures.
-            await HttpIngress.WriteEventAsync(r, "message_start", w =>
+            var key = HttpIngress.PresentedKey(http.Request, allowXApiKey: true)
+                ?? throw new RouterException(RouterErrorCode.Unauthorized, "You didn't provide an API key.");
+            // count_tokens takes a Messages request without max_tokens.
+            var request = await HttpIngress.ReadAsync(http, settings, ParseCountTokens);
+            var count = await pipeline.CountTokensAsync(key, request, http.RequestAborted);
+            await HttpIngress.WriteJsonAsync(http.Response, 200, w =>
             {
                 w.WriteStartObject();
-                w.WriteString("type", "message_start");
-                w.WritePropertyName("message");
-                WriteMessage(w, id, model, null, null, new TokenUsage(promptTokens, 0));
+                w.WriteNumber("input_tokens", count);
                 w.WriteEndObject();
-            }, ct);
-            await HttpIngress.WriteEventAsync(r, "content_block_start", w =>
-            {
-                w.WriteStartObject();
-                w.WriteString("type", "content_block_start");
-                w.WriteNumber("index", 0);
-                w.WriteStartObject("content_block");
-                w.WriteString("type", "text");
-                w.WriteString("text", "");
-                w.WriteEndObject();
-                w.WriteEndObject();
-            }, ct);
-            await HttpIngress.WriteEventAsync(r, "ping", w => { w.WriteStartObject(); w.WriteString("type", "ping"); w.WriteEndObject(); }, ct);
-
-            await foreach (var e in execution.Stream!.WithCancellation(ct))
-            {
-                switch (e)
-                {
-                    case ContentDelta d:
-                        await HttpIngress.WriteEventAsync(r, "content_block_delta", w =>
-                        {
-                            w.WriteStartObject();
-                            w.WriteString("type", "content_block_delta");
-                            w.WriteNumber("index", 0);
-                            w.WriteStartObject("delta");
-                            w.WriteString("type", "text_delta");
-                            w.WriteString("text", d.Text);
-                            w.WriteEndObject();
-                            w.WriteEndObject();
-                        }, ct);
-                        break;
-                    case StreamFinished f:
-                        await HttpIngress.WriteEventAsync(r, "content_block_stop", w =>
-                        {
-                            w.WriteStartObject();
-                            w.WriteString("type", "content_block_stop");
-                            w.WriteNumber("index", 0);
-                            w.WriteEndObject();
-                        }, ct);
-                        var usage = f.Usage ?? new TokenUsage(promptTokens, 0);
-                        await HttpIngress.WriteEventAsync(r, "message_delta", w =>
-                        {
-                            w.WriteStartObject();
-                            w.WriteString("type", "message_delta");
-                            w.WriteStartObject("delta");
-                            w.WriteString("stop_reason", StopReason(f.Reason));
-                            w.WriteNull("stop_sequence");
-                            w.WriteEndObject();
-                            w.WriteStartObject("usage");
-                            w.WriteNumber("input_tokens", usage.InputTokens);
-                            w.WriteNumber("output_tokens", usage.OutputTokens);
-                            w.WriteEndObject();
-                            w.WriteEndObject();
-                        }, ct);
-                        break;
-                }
-            }
-            await HttpIngress.WriteEventAsync(r, "message_stop", w => { w.WriteStartObject(); w.WriteString("type", "message_stop"); w.WriteEndObject(); }, ct);
+            });
         }
         catch (RouterException ex)
         {
-            await HttpIngress.WriteEventAsync(r, "error", w => WriteErrorBody(w, ex), CancellationToken.None);
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // The client went away; the pipeline settles the books.
+            await WriteErrorAsync(http.Response, ex);
         }
     }
 
-    /// <summary>Maps an Anthropic Messages request into the canonical model.</summary>
-    public static ChatRequest Parse(JsonElement root)
+    /// <summary>
+    /// A count_tokens body is a Messages body without <c>max_tokens</c> (and with <c>max_tokens</c> refused as unknown by
+    /// Anthropic, so Router ignores it): parse it as a Messages request that asks for one token.
+    /// </summary>
+    internal static Router.Contracts.Chat.ChatRequest ParseCountTokens(JsonElement root, ReadOnlyMemory<byte> raw)
     {
-        JsonFields.RequireObject(root);
-        var model = JsonFields.RequireString(root, "model");
-        var maxTokens = JsonFields.OptionalPositiveInt(root, "max_tokens")
-            ?? throw JsonFields.Invalid("max_tokens: Field required", "max_tokens");
-        if (!root.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array || messages.GetArrayLength() == 0)
-            throw JsonFields.Invalid("messages: Field required (a non-empty array)", "messages");
-
-        var list = new List<ChatMessage>(messages.GetArrayLength() + 1);
-        if (root.TryGetProperty("system", out var system) && system.ValueKind != JsonValueKind.Null)
-            list.Add(new ChatMessage(ChatRole.System, JsonFields.Content(system, "system")));
-        var i = 0;
-        foreach (var m in messages.EnumerateArray())
-        {
-            var path = $"messages.{i++}";
-            if (m.ValueKind != JsonValueKind.Object) throw JsonFields.Invalid($"{path}: Input should be an object", path);
-            var role = JsonFields.RequireString(m, "role", path + ".role") switch
-            {
-                "user" => ChatRole.User,
-                "assistant" => ChatRole.Assistant,
-                var other => throw JsonFields.Invalid($"{path}.role: Input should be 'user' or 'assistant', not '{other}'", path + ".role"),
-            };
-            if (!m.TryGetProperty("content", out var content))
-                throw JsonFields.Invalid($"{path}.content: Field required", path + ".content");
-            list.Add(new ChatMessage(role, JsonFields.Content(content, path + ".content")));
-        }
-
-        string? user = null;
-        if (root.TryGetProperty("metadata", out var meta) && meta.ValueKind == JsonValueKind.Object)
-            user = JsonFields.OptionalString(meta, "user_id");
-
-        return new ChatRequest
-        {
-            Model = model,
-            Messages = list,
-            MaxTokens = maxTokens,
-            Temperature = JsonFields.OptionalNumber(root, "temperature", 0, 1),
-            TopP = JsonFields.OptionalNumber(root, "top_p", 0, 1),
-            Stop = JsonFields.OptionalStrings(root, "stop_sequences"),
-            Stream = JsonFields.OptionalBool(root, "stream"),
-            IncludeUsage = true,
-            User = user,
-        };
-    }
-
-    private static string StopReason(FinishReason r) => r switch
-    {
-        FinishReason.Length => "max_tokens",
-        FinishReason.ToolCalls => "tool_use",
-        FinishReason.ContentFilter => "refusal",
-        _ => "end_turn",
-    };
-
-    /// <summary>A message object; <paramref name="text"/> null writes empty content (the start of a stream).</summary>
-    private static void WriteMessage(Utf8JsonWriter w, string id, string model, string? text, FinishReason? finish, TokenUsage usage)
-    {
-        w.WriteStartObject();
-        w.WriteString("id", id);
-        w.WriteString("type", "message");
-        w.WriteString("role", "assistant");
-        w.WriteString("model", model);
-        w.WriteStartArray("content");
-        if (text is not null)
+        if (root.ValueKind != JsonValueKind.Object) throw JsonFields.Invalid("The request body must be a JSON object.", null);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(raw.Length + 32);
+        using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
-            w.WriteString("type", "text");
-            w.WriteString("text", text);
+            foreach (var p in root.EnumerateObject())
+                if (p.Name != "max_tokens") p.WriteTo(w);
+            w.WriteNumber("max_tokens", 1);
             w.WriteEndObject();
         }
-        w.WriteEndArray();
-        if (finish is { } f) w.WriteString("stop_reason", StopReason(f)); else w.WriteNull("stop_reason");
-        w.WriteNull("stop_sequence");
-        w.WriteStartObject("usage");
-        w.WriteNumber("input_tokens", usage.InputTokens);
-        w.WriteNumber("output_tokens", usage.OutputTokens);
-        w.WriteEndObject();
-        w.WriteEndObject();
+        using var doc = JsonDocument.Parse(buffer.WrittenMemory);
+        return AnthropicWire.ParseRequest(doc.RootElement, buffer.WrittenMemory);
     }
 
     public static Task WriteErrorAsync(HttpResponse response, RouterException ex)

@@ -12,7 +12,14 @@ namespace Router.Node.Ingress;
 public static class HttpIngress
 {
     /// <summary>Reads the whole body, refusing more than <paramref name="maxBytes"/> with 413 before buffering it.</summary>
-    public static async Task<JsonDocument> ReadJsonAsync(HttpContext http, long maxBytes)
+    public static async Task<JsonDocument> ReadJsonAsync(HttpContext http, long maxBytes) =>
+        (await ReadJsonBodyAsync(http, maxBytes).ConfigureAwait(false)).Document;
+
+    /// <summary>
+    /// Reads the whole body as <see cref="ReadJsonAsync"/> does, and also returns its bytes: same-wire passthrough sends
+    /// exactly these on (the document only borrows them, so they stay valid after it is disposed).
+    /// </summary>
+    public static async Task<(JsonDocument Document, ReadOnlyMemory<byte> Body)> ReadJsonBodyAsync(HttpContext http, long maxBytes)
     {
         if (http.Request.ContentLength > maxBytes) throw TooLarge(http, maxBytes);
         var writer = new ArrayBufferWriter<byte>((int)Math.Min(http.Request.ContentLength ?? 4096, maxBytes) + 1);
@@ -35,7 +42,7 @@ public static class HttpIngress
         if (writer.WrittenCount == 0) throw new RouterException(RouterErrorCode.InvalidRequest, "The request body is empty; send a JSON object.");
         try
         {
-            return JsonDocument.Parse(writer.WrittenMemory, new JsonDocumentOptions { MaxDepth = 64 });
+            return (JsonDocument.Parse(writer.WrittenMemory, new JsonDocumentOptions { MaxDepth = 64 }), writer.WrittenMemory);
         }
         catch (JsonException ex)
         {
@@ -58,15 +65,13 @@ public static class HttpIngress
     /// </summary>
     public static async Task<(ChatRequest Request, ChatExecution Execution)?> ExecuteAsync(
         HttpContext http, ChatPipeline pipeline, IngressSettings settings, bool allowXApiKey,
-        Func<JsonElement, ChatRequest> parse, Func<HttpResponse, RouterException, Task> writeError)
+        Func<JsonElement, ReadOnlyMemory<byte>, ChatRequest> parse, Func<HttpResponse, RouterException, Task> writeError)
     {
         try
         {
             var key = PresentedKey(http.Request, allowXApiKey)
                 ?? throw new RouterException(RouterErrorCode.Unauthorized, "You didn't provide an API key.");
-            ChatRequest request;
-            using (var doc = await ReadJsonAsync(http, settings.MaxBodyBytes))
-                request = parse(doc.RootElement);
+            var request = await ReadAsync(http, settings, parse).ConfigureAwait(false);
             return (request, await pipeline.ExecuteAsync(key, request, http.RequestAborted));
         }
         catch (RouterException ex)
@@ -74,6 +79,86 @@ public static class HttpIngress
             await writeError(http.Response, ex);
             return null;
         }
+    }
+
+    /// <summary>Reads and parses a JSON request body with the ingress's parser.</summary>
+    public static async Task<T> ReadAsync<T>(HttpContext http, IngressSettings settings, Func<JsonElement, ReadOnlyMemory<byte>, T> parse)
+    {
+        var (doc, body) = await ReadJsonBodyAsync(http, settings.MaxBodyBytes).ConfigureAwait(false);
+        using (doc) return parse(doc.RootElement, body);
+    }
+
+    /// <summary>
+    /// Writes an upstream's JSON answer as it came (same-wire passthrough), with only the <c>model</c> the client asked
+    /// for put back (and, with <paramref name="dropUsage"/>, a <c>usage</c> the client did not ask for taken out).
+    /// </summary>
+    public static async Task WriteRawJsonAsync(HttpResponse response, ReadOnlyMemory<byte> json, string model, bool dropUsage = false)
+    {
+        response.StatusCode = 200;
+        response.ContentType = "application/json";
+        Router.Node.Wire.JsonPassthrough.RewriteResponse(json.Span, model, dropUsage, response.BodyWriter);
+        await response.BodyWriter.FlushAsync(response.HttpContext.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Relays a streamed answer as server-sent events: passthrough streams as the upstream's own events (model
+    /// rewritten), translated ones through <paramref name="write"/>, each flushed as it is written. An error after the
+    /// first byte ends the stream with the protocol's error event (no fallback once the client has bytes).
+    /// </summary>
+    public static async Task RelayStreamAsync(
+        HttpContext http, ChatExecution execution, string model, bool dropUsage,
+        Action<ChatStreamEvent, IBufferWriter<byte>> write, Action<RouterException, IBufferWriter<byte>> writeError,
+        Action<IBufferWriter<byte>>? end = null)
+    {
+        StartEventStream(http);
+        var pipe = http.Response.BodyWriter;
+        var ct = http.RequestAborted;
+        var passthrough = execution.Passthrough;
+        try
+        {
+            await foreach (var e in execution.Stream!.WithCancellation(ct))
+            {
+                if (passthrough)
+                {
+                    if (e is not RawStreamEvent raw) continue;
+                    WriteRawEvent(pipe, raw, model, dropUsage);
+                }
+                else
+                {
+                    write(e, pipe);
+                }
+                if (pipe.CanGetUnflushedBytes && pipe.UnflushedBytes == 0) continue;
+                await pipe.FlushAsync(ct).ConfigureAwait(false);
+            }
+            if (!passthrough && end is not null)
+            {
+                end(pipe);
+                await pipe.FlushAsync(ct).ConfigureAwait(false);
+            }
+        }
+        catch (RouterException ex)
+        {
+            // Bytes already reached the client: no fallback now, end the stream with an error event.
+            writeError(ex, pipe);
+            await pipe.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The client went away; the pipeline has already settled the books.
+        }
+    }
+
+    private static void WriteRawEvent(IBufferWriter<byte> pipe, RawStreamEvent raw, string model, bool dropUsage)
+    {
+        if (raw.EventName is { Length: > 0 } name)
+        {
+            Write(pipe, "event: "u8);
+            System.Text.EncodingExtensions.GetBytes(System.Text.Encoding.UTF8, name.AsSpan(), pipe);
+            Write(pipe, "\n"u8);
+        }
+        Write(pipe, DataPrefix);
+        Router.Node.Wire.JsonPassthrough.RewriteResponse(raw.Data.Span, model, dropUsage, pipe);
+        Write(pipe, EventEnd);
     }
 
     /// <summary>The bearer token, or Anthropic's <c>x-api-key</c> when <paramref name="allowXApiKey"/>.</summary>

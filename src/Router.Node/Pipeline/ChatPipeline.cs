@@ -27,6 +27,21 @@ public sealed class ChatExecution
         UpstreamId is { } id && id.StartsWith(prefix, StringComparison.Ordinal) ? id : prefix + Ticket.RequestId;
     /// <summary>The events of a streamed answer. Failures after the first event surface as <see cref="RouterException"/>.</summary>
     public IAsyncEnumerable<ChatStreamEvent>? Stream { get; init; }
+
+    /// <summary>
+    /// The upstream spoke the client's own wire: relay <see cref="ChatCompletion.Raw"/> / the <see cref="RawStreamEvent"/>s
+    /// (with only <c>model</c> rewritten) and ignore the canonical events, which are there for metering.
+    /// </summary>
+    public bool Passthrough => ServedBy.Passthrough;
+}
+
+/// <summary>Finished embeddings and where they were served.</summary>
+public sealed class EmbeddingExecution
+{
+    public required AdmissionTicket Ticket { get; init; }
+    public required ServedBy ServedBy { get; init; }
+    public required RoutePlan Plan { get; init; }
+    public required EmbeddingResult Result { get; init; }
 }
 
 /// <summary>
@@ -51,8 +66,7 @@ public sealed class ChatPipeline(
 
         // 1. Plan locally first (pure), but let a bad key win over an unknown model.
         // Counted once per request with the tokenizer of the model's first deployment; reused below.
-        var promptTokens = tokens.CountPromptTokens(request,
-            planner.TryResolve(request.Model, out var named) && named.Deployments.Count > 0 ? named.Deployments[0].UpstreamModel : request.Model);
+        var promptTokens = tokens.CountPromptTokens(request, TokenizerModel(request.Model));
         RoutePlan plan;
         try
         {
@@ -60,6 +74,9 @@ public sealed class ChatPipeline(
                 ? ComplexityClassifier.Classify(request, promptTokens)
                 : ComplexityTier.Standard;
             plan = planner.Plan(request.Model, promptTokens, tier);
+            if (plan.Model.Kind == ModelKinds.Embeddings)
+                throw new RouterException(RouterErrorCode.InvalidRequest,
+                    $"Model '{request.Model}' is an embeddings model; send it to /v1/embeddings.", "model");
         }
         catch (RouterException)
         {
@@ -78,7 +95,7 @@ public sealed class ChatPipeline(
             if (!request.Stream)
             {
                 var done = await dispatcher.CompleteAsync(request, plan, estimated, cancellationToken).ConfigureAwait(false);
-                Finish(ticket, request, plan, done.ServedBy, done.Completion.Usage, started, UsageOutcome.Success);
+                Finish(ticket, request.Model, request.Stream, done.ServedBy, done.Completion.Usage, started, UsageOutcome.Success);
                 return new ChatExecution { Ticket = ticket, ServedBy = done.ServedBy, Plan = plan, PromptTokens = promptTokens, Completion = done.Completion, UpstreamId = done.Completion.Id };
             }
             var stream = await dispatcher.StreamAsync(request, plan, estimated, cancellationToken).ConfigureAwait(false);
@@ -91,16 +108,85 @@ public sealed class ChatPipeline(
         catch (RouterException ex)
         {
             admission.Abort(ticket);
-            usage.Record(UsageEntry.Failed(ticket, request, plan, clock.GetElapsedTime(started), Outcome(ex.Code), ex.Attempts));
+            usage.Record(UsageEntry.Failed(ticket, request.Model, request.Stream, plan, clock.GetElapsedTime(started), Outcome(ex.Code), ex.Attempts));
             throw;
         }
         catch (OperationCanceledException)
         {
             admission.Abort(ticket);
-            usage.Record(UsageEntry.Failed(ticket, request, plan, clock.GetElapsedTime(started), UsageOutcome.Cancelled));
+            usage.Record(UsageEntry.Failed(ticket, request.Model, request.Stream, plan, clock.GetElapsedTime(started), UsageOutcome.Cancelled));
             throw;
         }
     }
+
+    /// <summary>
+    /// Anthropic's <c>count_tokens</c>: the key must be valid and may use the model; the count is Router's own
+    /// tokenizer's (the one admission charges), with no upstream call and nothing charged.
+    /// </summary>
+    public async Task<int> CountTokensAsync(string? presentedKey, ChatRequest request, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(presentedKey))
+            throw new RouterException(RouterErrorCode.Unauthorized, "You didn't provide an API key.");
+        var allowed = await admission.ModelFilterAsync(presentedKey, cancellationToken).ConfigureAwait(false);
+        var plan = planner.Plan(request.Model, 0, ComplexityTier.Standard);
+        if (!allowed(plan.Model))
+            throw new RouterException(RouterErrorCode.PermissionDenied, $"This key may not use model '{request.Model}'.", "model");
+        return tokens.CountPromptTokens(request, TokenizerModel(request.Model));
+    }
+
+    /// <summary>Embeddings: the same admission, routing, failover, limits and ledger as chat.</summary>
+    public async Task<EmbeddingExecution> EmbedAsync(string? presentedKey, EmbeddingRequest request, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(presentedKey))
+            throw new RouterException(RouterErrorCode.Unauthorized, "You didn't provide an API key.");
+        var inputTokens = tokens.CountEmbeddingTokens(request, TokenizerModel(request.Model));
+        RoutePlan plan;
+        try
+        {
+            plan = planner.Plan(request.Model, 0, ComplexityTier.Standard);
+            if (plan.Model.Kind != ModelKinds.Embeddings)
+                throw new RouterException(RouterErrorCode.InvalidRequest,
+                    $"Model '{request.Model}' is a chat model and serves no embeddings; use a model of kind 'embeddings'.", "model");
+        }
+        catch (RouterException)
+        {
+            await admission.AuthenticateAsync(presentedKey, cancellationToken).ConfigureAwait(false);
+            throw;
+        }
+        // Each input must fit the model, as OpenAI checks (8,192 tokens for its embedding models: set ContextWindow).
+        var tokenizer = TokenizerModel(request.Model);
+        for (var i = 0; i < request.Inputs.Count; i++)
+        {
+            if (request.Inputs[i].Length / 8 <= plan.Model.ContextWindow && tokens.CountText(request.Inputs[i], tokenizer) <= plan.Model.ContextWindow) continue;
+            var path = request.Inputs.Count == 1 && request.TokenArrayTokens == 0 ? "input" : $"input[{i}]";
+            throw new RouterException(RouterErrorCode.InvalidRequest,
+                $"Invalid '{path}': it is longer than model '{request.Model}' accepts ({plan.Model.ContextWindow} tokens).", path);
+        }
+        var ticket = await admission.AdmitAsync(presentedKey, request.Model, plan.Model, inputTokens, cancellationToken).ConfigureAwait(false);
+        var started = clock.GetTimestamp();
+        try
+        {
+            var done = await dispatcher.EmbedAsync(request, plan, inputTokens, cancellationToken).ConfigureAwait(false);
+            var used = new TokenUsage(done.Result.PromptTokens > 0 ? done.Result.PromptTokens : inputTokens, 0);
+            Finish(ticket, request.Model, stream: false, done.ServedBy, used, started, UsageOutcome.Success);
+            return new EmbeddingExecution { Ticket = ticket, ServedBy = done.ServedBy, Plan = plan, Result = done.Result };
+        }
+        catch (RouterException ex)
+        {
+            admission.Abort(ticket);
+            usage.Record(UsageEntry.Failed(ticket, request.Model, false, plan, clock.GetElapsedTime(started), Outcome(ex.Code), ex.Attempts));
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            admission.Abort(ticket);
+            usage.Record(UsageEntry.Failed(ticket, request.Model, false, plan, clock.GetElapsedTime(started), UsageOutcome.Cancelled));
+            throw;
+        }
+    }
+
+    private string TokenizerModel(string requested) =>
+        planner.TryResolve(requested, out var named) && named.Deployments.Count > 0 ? named.Deployments[0].UpstreamModel : requested;
 
     /// <summary>Relays a committed stream and settles the books whichever way it ends.</summary>
     private async IAsyncEnumerable<ChatStreamEvent> Relay(
@@ -128,7 +214,13 @@ public sealed class ChatPipeline(
                         ? RouterErrorCode.UpstreamTimeout : RouterErrorCode.UpstreamError,
                         "The upstream stream failed after it started: " + ex.Message);
                 }
-                if (current is ContentDelta d) outputChars += d.Text.Length;
+                outputChars += current switch
+                {
+                    ContentDelta d => d.Text.Length,
+                    ToolCallDelta t => t.ArgumentsFragment.Length,
+                    ReasoningDelta r => r.Text?.Length ?? 0,
+                    _ => 0,
+                };
                 if (current is StreamFinished f)
                 {
                     final = f.Usage;
@@ -142,15 +234,15 @@ public sealed class ChatPipeline(
             await stream.DisposeAsync().ConfigureAwait(false);
             // An upstream that sent no usage (or a stream cut short) is charged by estimate: ~4 characters a token.
             var used = final ?? new TokenUsage(promptTokens, (outputChars + 3) / 4);
-            Finish(ticket, request, plan, stream.ServedBy, used, started, outcome);
+            Finish(ticket, request.Model, request.Stream, stream.ServedBy, used, started, outcome);
         }
     }
 
-    private void Finish(AdmissionTicket ticket, ChatRequest request, RoutePlan plan, ServedBy served, TokenUsage used, long started, UsageOutcome outcome)
+    private void Finish(AdmissionTicket ticket, string requestedModel, bool stream, ServedBy served, TokenUsage used, long started, UsageOutcome outcome)
     {
         var cost = Router.Actors.Usage.Pricing.Cost(used, served.Deployment);
         admission.Complete(ticket, used, cost);
-        usage.Record(new UsageEntry(ticket, request, plan, served, used, cost, clock.GetElapsedTime(started), outcome));
+        usage.Record(new UsageEntry(ticket, requestedModel, stream, served, used, cost, clock.GetElapsedTime(started), outcome));
     }
 
     private static UsageOutcome Outcome(RouterErrorCode code) => code switch
@@ -164,13 +256,13 @@ public sealed class ChatPipeline(
 
 /// <summary>One finished request, on its way to the ledger.</summary>
 public sealed record UsageEntry(
-    AdmissionTicket Ticket, ChatRequest Request, RoutePlan Plan, ServedBy? ServedBy, TokenUsage Usage, decimal CostUsd,
+    AdmissionTicket Ticket, string RequestedModel, bool Stream, ServedBy? ServedBy, TokenUsage Usage, decimal CostUsd,
     TimeSpan Latency, UsageOutcome Outcome, int FailedAttempts = 0)
 {
     public int Attempts => ServedBy?.Attempts ?? FailedAttempts;
 
-    public static UsageEntry Failed(AdmissionTicket t, ChatRequest r, RoutePlan p, TimeSpan latency, UsageOutcome outcome, int attempts = 0) =>
-        new(t, r, p, null, default, 0m, latency, outcome, attempts);
+    public static UsageEntry Failed(AdmissionTicket t, string requestedModel, bool stream, RoutePlan p, TimeSpan latency, UsageOutcome outcome, int attempts = 0) =>
+        new(t, requestedModel, stream, null, default, 0m, latency, outcome, attempts);
 }
 
 /// <summary>Where finished requests go; the ledger writer in production.</summary>

@@ -22,7 +22,7 @@ public sealed partial class LedgerUsageRecorder(UsageLedgerWriter writer, TimePr
             clock.GetUtcNow(),
             e.Ticket.Caller.KeyId,
             e.Ticket.Caller.KeyName,
-            e.Request.Model,
+            e.RequestedModel,
             e.ServedBy?.Deployment.ModelId,
             e.ServedBy?.Deployment.Id,
             e.ServedBy?.ProviderKeyId,
@@ -32,7 +32,7 @@ public sealed partial class LedgerUsageRecorder(UsageLedgerWriter writer, TimePr
             (int)Math.Min(int.MaxValue, e.Latency.TotalMilliseconds),
             e.Attempts,
             e.Outcome,
-            e.Request.Stream);
+            e.Stream);
         Interlocked.Increment(ref _pending);
         writer.RecordAsync(record).ContinueWith(static (t, state) =>
         {

@@ -1,18 +1,18 @@
-using System.Buffers;
-using System.Net;
-using System.Net.Http.Headers;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Router.Actors.Upstreams;
 using Router.Contracts.Chat;
+using Router.Contracts.Errors;
+using Router.Node.Wire;
+using Router.Node.Wire.Anthropic;
 
 namespace Router.Node.Upstreams;
 
 /// <summary>
 /// Speaks Anthropic's Messages API: <c>POST {base}/messages</c> with <c>x-api-key</c> and a pinned
-/// <c>anthropic-version</c>; system messages move to the top-level <c>system</c> field and <c>max_tokens</c>,
-/// which Anthropic requires, is always sent.
+/// <c>anthropic-version</c>. A request that arrived as Anthropic Messages is passed through as it is (only <c>model</c>
+/// rewritten) and its answer relayed as it came; any other request is translated (see <see cref="AnthropicWire"/>).
 /// </summary>
 internal sealed class AnthropicUpstreamClient : IUpstreamClient
 {
@@ -36,20 +36,38 @@ internal sealed class AnthropicUpstreamClient : IUpstreamClient
         _defaultMaxTokens = defaultMaxTokens;
     }
 
+    public bool SupportsEmbeddings => false;
+
+    public bool PassesThrough(ChatRequest request) => request.IsPassthroughTo(WireFormat.AnthropicMessages);
+
+    public RouterException? Refuses(ChatRequest request) =>
+        PassesThrough(request) ? null : WireRefusals.Unmapped(request, "Anthropic") ?? AnthropicWire.Unsupported(request);
+
+    public Task<EmbeddingResult> EmbedAsync(EmbeddingCall call, CancellationToken cancellationToken) =>
+        throw new UpstreamException(UpstreamFailureKind.BadRequest, $"{call.DeploymentId}: Anthropic serves no embeddings", 400);
+
     public async Task<ChatCompletion> CompleteAsync(UpstreamCall call, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(call);
         var label = call.DeploymentId;
-        using var request = BuildRequest(call, stream: false);
+        var r = call.Request;
+        var passthrough = PassesThrough(r);
+        using var request = BuildRequest(call, passthrough, stream: false);
         using var response = await UpstreamFailures.SendAsync(_http, request, label, call.ApiKey, cancellationToken).ConfigureAwait(false);
-
-        var dto = await UpstreamFailures.ReadJsonAsync(response, UpstreamJsonContext.Default.AnthropicMessageDto, label, cancellationToken)
-            .ConfigureAwait(false);
-
-        if (dto?.Content is not { } content) throw UpstreamFailures.Invalid(label, "sent a message without content");
-        var text = string.Concat(content.Where(b => b.Type == "text").Select(b => b.Text));
-        var usage = new TokenUsage(dto.Usage?.TotalInputTokens ?? 0, dto.Usage?.OutputTokens ?? 0);
-        return new ChatCompletion(dto.Id ?? "", dto.Model ?? call.UpstreamModel, text, MapStopReason(dto.StopReason), usage);
+        var body = await JsonUpstream.ReadBodyAsync(response, label, cancellationToken).ConfigureAwait(false);
+        ChatCompletion completion;
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            if (!doc.RootElement.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.Array)
+                throw UpstreamFailures.Invalid(label, "sent a message without content");
+            completion = AnthropicWire.ParseMessage(doc.RootElement, r);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidDataException or InvalidOperationException or KeyNotFoundException)
+        {
+            throw UpstreamFailures.Invalid(label, $"sent an answer that is not a valid Anthropic message ({ex.Message})");
+        }
+        return passthrough ? completion with { Raw = new RawBody(WireFormat.AnthropicMessages, body) } : completion;
     }
 
     public async IAsyncEnumerable<ChatStreamEvent> StreamAsync(
@@ -57,128 +75,85 @@ internal sealed class AnthropicUpstreamClient : IUpstreamClient
     {
         ArgumentNullException.ThrowIfNull(call);
         var label = call.DeploymentId;
-        using var request = BuildRequest(call, stream: true);
+        var r = call.Request;
+        var passthrough = PassesThrough(r);
+        using var request = BuildRequest(call, passthrough, stream: true);
         using var response = await UpstreamFailures.SendAsync(_http, request, label, call.ApiKey, cancellationToken).ConfigureAwait(false);
-        if (response.Content.Headers.ContentType?.MediaType is "application/json")
-            throw UpstreamFailures.Invalid(label, "answered a stream request with JSON instead of an event stream");
+        await using var events = await JsonUpstream.OpenEventsAsync(response, label, cancellationToken).ConfigureAwait(false);
 
-        await using var events = await SseEventReader<AnthropicEventDto>.OpenAsync(response, ParseEvent, label, cancellationToken)
-            .ConfigureAwait(false);
-        int? inputTokens = null, outputTokens = null;
-        string? stopReason = null;
-        var stopped = false;
-        while (!stopped && await events.MoveNextAsync().ConfigureAwait(false))
+        var reader = new AnthropicEventReader(r);
+        var scratch = new List<ChatStreamEvent>(4);
+        var content = false;
+        while (!reader.Stopped && await events.MoveNextAsync().ConfigureAwait(false))
         {
             var item = events.Current;
-            var e = item.Data;
-            // The SSE event name and the data's "type" agree on Anthropic; relays sometimes drop the former.
-            var type = item.EventType is SseParser.EventTypeDefault ? e.Type : item.EventType;
-            if (type == "message_start")
+            scratch.Clear();
+            string type;
+            using (var doc = Parse(item.Data, label))
             {
-                if (e.Message?.Id is { Length: > 0 } id) yield return new StreamStarted(id);
-                inputTokens = e.Message?.Usage?.TotalInputTokens ?? inputTokens;
-                outputTokens = e.Message?.Usage?.OutputTokens ?? outputTokens;
+                var data = doc.RootElement;
+                // The SSE event name and the data's "type" agree on Anthropic; relays sometimes drop the former.
+                type = item.EventType is SseParser.EventTypeDefault or ""
+                    ? data.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : ""
+                    : item.EventType;
+                if (type == "error")
+                    throw UpstreamFailures.FromStreamError(ErrorOf(data), label, call.ApiKey);
+                try
+                {
+                    reader.Read(type, data, scratch);
+                }
+                catch (InvalidDataException ex)
+                {
+                    throw UpstreamFailures.Invalid(label, "sent a malformed stream event: " + ex.Message);
+                }
             }
-            else if (type == "content_block_start")
+            if (!passthrough)
             {
-                if (e.ContentBlock is { Type: "text", Text: { Length: > 0 } initial }) yield return new ContentDelta(initial);
+                foreach (var e in scratch) yield return e;
+                continue;
             }
-            else if (type == "content_block_delta")
+            foreach (var e in scratch)
             {
-                // Only text: tool-input and thinking deltas have no place in a chat answer.
-                if (e.Delta is { Type: "text_delta", Text: { Length: > 0 } text }) yield return new ContentDelta(text);
+                if (e is StreamStarted) yield return e;
+                else content = true;
             }
-            else if (type == "message_delta")
-            {
-                stopReason = e.Delta?.StopReason ?? stopReason;
-                outputTokens = e.Usage?.OutputTokens ?? outputTokens;
-                inputTokens = e.Usage?.TotalInputTokens ?? inputTokens;
-            }
-            else if (type == "message_stop")
-            {
-                stopped = true;
-            }
-            else if (type == "error")
-            {
-                throw UpstreamFailures.FromStreamError(e.Error ?? new UpstreamErrorDto { Type = "api_error" }, label, call.ApiKey);
-            }
-            // ping, content_block_stop and event types added later are ignored, as Anthropic asks of clients.
+            yield return new RawStreamEvent(WireFormat.AnthropicMessages, type, item.Data, IsPreamble: !content);
         }
 
-        if (!stopped) throw UpstreamFailures.Reset(label, "ended the stream before message_stop");
+        if (!reader.Stopped) throw UpstreamFailures.Reset(label, "ended the stream before message_stop");
         await events.DrainAsync().ConfigureAwait(false);
-        TokenUsage? usage = inputTokens is null && outputTokens is null ? null : new TokenUsage(inputTokens ?? 0, outputTokens ?? 0);
-        yield return new StreamFinished(MapStopReason(stopReason), usage);
+        yield return reader.Finish();
     }
 
-    internal static FinishReason MapStopReason(string? reason) => reason switch
+    private HttpRequestMessage BuildRequest(UpstreamCall call, bool passthrough, bool stream)
     {
-        "max_tokens" or "model_context_window_exceeded" => FinishReason.Length,
-        "tool_use" => FinishReason.ToolCalls,
-        "refusal" => FinishReason.ContentFilter,
-        _ => FinishReason.Stop, // end_turn, stop_sequence, pause_turn
-    };
-
-    private static readonly SseItemParser<AnthropicEventDto> ParseEvent = static (_, data) =>
-        JsonSerializer.Deserialize(data, UpstreamJsonContext.Default.AnthropicEventDto)
-        ?? throw new JsonException("An event's data was JSON null.");
-
-    private HttpRequestMessage BuildRequest(UpstreamCall call, bool stream)
-    {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var w = new Utf8JsonWriter(buffer)) WriteBody(w, call, stream, _defaultMaxTokens);
-
-        var content = new ReadOnlyMemoryContent(buffer.WrittenMemory);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        var request = new HttpRequestMessage(HttpMethod.Post, _endpoint)
-        {
-            Content = content,
-            Version = HttpVersion.Version20,
-            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
-        };
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(stream ? "text/event-stream" : "application/json"));
+        var body = passthrough
+            ? JsonUpstream.Passthrough(call.Request.RawBody, call.UpstreamModel, ensureIncludeUsage: false)
+            : JsonUpstream.Build(w => AnthropicWire.WriteRequest(w, call.Request, call.UpstreamModel, stream, _defaultMaxTokens));
+        var request = JsonUpstream.Post(_endpoint, body, stream);
         request.Headers.TryAddWithoutValidation("anthropic-version", ApiVersion);
         if (call.ApiKey is { Length: > 0 } key) request.Headers.TryAddWithoutValidation("x-api-key", key);
         return request;
     }
 
-    internal static void WriteBody(Utf8JsonWriter w, UpstreamCall call, bool stream, int defaultMaxTokens)
+    private static JsonDocument Parse(byte[] data, string label)
     {
-        var r = call.Request;
-        w.WriteStartObject();
-        w.WriteString("model", call.UpstreamModel);
-        w.WriteNumber("max_tokens", r.MaxTokens ?? defaultMaxTokens);
-
-        // Anthropic has no system role inside messages: all system text becomes the one top-level prompt.
-        var system = r.Messages.Where(m => m.Role == ChatRole.System).Select(m => m.Text).ToList();
-        if (system.Count > 0) w.WriteString("system", string.Join("\n\n", system));
-
-        w.WriteStartArray("messages");
-        foreach (var m in r.Messages)
+        try
         {
-            if (m.Role == ChatRole.System) continue;
-            w.WriteStartObject();
-            w.WriteString("role", m.Role == ChatRole.Assistant ? "assistant" : "user");
-            w.WriteString("content", m.Text);
-            w.WriteEndObject();
+            return JsonDocument.Parse(data);
         }
-        w.WriteEndArray();
+        catch (JsonException ex)
+        {
+            throw UpstreamFailures.Invalid(label, $"sent a stream event that is not JSON ({ex.Message})");
+        }
+    }
 
-        if (r.Temperature is { } temperature) w.WriteNumber("temperature", temperature);
-        if (r.TopP is { } topP) w.WriteNumber("top_p", topP);
-        if (r.Stop is { Count: > 0 } stop)
-        {
-            w.WriteStartArray("stop_sequences");
-            foreach (var s in stop) w.WriteStringValue(s);
-            w.WriteEndArray();
-        }
-        if (r.User is { } user)
-        {
-            w.WriteStartObject("metadata");
-            w.WriteString("user_id", user);
-            w.WriteEndObject();
-        }
-        if (stream) w.WriteBoolean("stream", true);
-        w.WriteEndObject();
+    private static UpstreamErrorDto ErrorOf(JsonElement data)
+    {
+        var dto = new UpstreamErrorDto { Type = "api_error" };
+        if (!data.TryGetProperty("error", out var e) || e.ValueKind != JsonValueKind.Object) return dto;
+        if (e.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String) dto.Type = t.GetString();
+        if (e.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String) dto.Message = m.GetString();
+        return dto;
     }
 }

@@ -1,22 +1,29 @@
-using System.Buffers;
-using System.Net;
 using System.Net.Http.Headers;
-using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Router.Actors.Upstreams;
 using Router.Contracts.Chat;
+using Router.Contracts.Errors;
+using Router.Node.Wire;
+using Router.Node.Wire.Completions;
+using Router.Node.Wire.OpenAi;
+using Router.Node.Wire.Responses;
 
 namespace Router.Node.Upstreams;
 
 /// <summary>
-/// Speaks OpenAI Chat Completions (and every OpenAI-compatible relay): <c>POST {base}/chat/completions</c>
-/// with a Bearer key; streams parsed from SSE as they arrive.
+/// Speaks OpenAI's API (and every OpenAI-compatible relay) with a Bearer key: Chat Completions, the Responses API,
+/// legacy Completions and Embeddings. A request that arrived on one of these wires is passed through as it is (only
+/// <c>model</c> and <c>stream_options</c> rewritten) and its answer relayed as it came; a request from another wire is
+/// translated to Chat Completions. Streams are parsed from SSE as they arrive.
 /// </summary>
 internal sealed class OpenAiUpstreamClient : IUpstreamClient
 {
     private readonly HttpClient _http;
-    private readonly Uri _endpoint;
+    private readonly Uri _chat;
+    private readonly Uri _responses;
+    private readonly Uri _completions;
+    private readonly Uri _embeddings;
 
     /// <param name="http">The provider's shared client (see <see cref="UpstreamHttp"/>); not disposed here.</param>
     /// <param name="baseUrl">The provider's base URL including the version, e.g. <c>https://api.openai.com/v1</c>.</param>
@@ -25,24 +32,52 @@ internal sealed class OpenAiUpstreamClient : IUpstreamClient
         ArgumentNullException.ThrowIfNull(http);
         ArgumentException.ThrowIfNullOrWhiteSpace(baseUrl);
         _http = http;
-        _endpoint = new Uri(baseUrl.TrimEnd('/') + "/chat/completions", UriKind.Absolute);
+        var root = baseUrl.TrimEnd('/');
+        _chat = new Uri(root + "/chat/completions", UriKind.Absolute);
+        _responses = new Uri(root + "/responses", UriKind.Absolute);
+        _completions = new Uri(root + "/completions", UriKind.Absolute);
+        _embeddings = new Uri(root + "/embeddings", UriKind.Absolute);
     }
+
+    public bool SupportsEmbeddings => true;
+
+    public bool PassesThrough(ChatRequest request) =>
+        !request.RawBody.IsEmpty && request.Source is WireFormat.OpenAiChat or WireFormat.OpenAiResponses or WireFormat.OpenAiCompletions;
+
+    public RouterException? Refuses(ChatRequest request) =>
+        PassesThrough(request) ? null : WireRefusals.Unmapped(request, "OpenAI") ?? OpenAiChatWire.Unsupported(request);
 
     public async Task<ChatCompletion> CompleteAsync(UpstreamCall call, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(call);
         var label = call.DeploymentId;
-        using var request = BuildRequest(call, stream: false);
+        var r = call.Request;
+        var passthrough = PassesThrough(r);
+        using var request = passthrough
+            ? JsonUpstream.Post(EndpointOf(r.Source), JsonUpstream.Passthrough(r.RawBody, call.UpstreamModel, ensureIncludeUsage: false), stream: false)
+            : JsonUpstream.Post(_chat, JsonUpstream.Build(w => OpenAiChatWire.WriteRequest(w, r, call.UpstreamModel, stream: false)), stream: false);
+        Authorize(request, call.ApiKey);
         using var response = await UpstreamFailures.SendAsync(_http, request, label, call.ApiKey, cancellationToken).ConfigureAwait(false);
+        var body = await JsonUpstream.ReadBodyAsync(response, label, cancellationToken).ConfigureAwait(false);
 
-        var dto = await UpstreamFailures.ReadJsonAsync(response, UpstreamJsonContext.Default.OpenAiCompletionDto, label, cancellationToken)
-            .ConfigureAwait(false);
-
-        if (dto?.Choices is not { Count: > 0 } choices) throw UpstreamFailures.Invalid(label, "sent a completion without choices");
-        var choice = choices[0];
-        var usage = dto.Usage is { } u ? new TokenUsage(u.PromptTokens, u.CompletionTokens) : default;
-        return new ChatCompletion(dto.Id ?? "", dto.Model ?? call.UpstreamModel, choice.Message?.Content ?? "",
-            MapFinishReason(choice.FinishReason), usage);
+        var wire = passthrough ? r.Source : WireFormat.OpenAiChat;
+        ChatCompletion completion;
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            completion = wire switch
+            {
+                WireFormat.OpenAiResponses => ResponsesWire.ParseResponse(doc.RootElement),
+                WireFormat.OpenAiCompletions => CompletionsWire.ParseCompletion(doc.RootElement),
+                _ => OpenAiChatWire.ParseCompletion(doc.RootElement),
+            };
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidDataException or InvalidOperationException or KeyNotFoundException)
+        {
+            throw UpstreamFailures.Invalid(label, $"sent an answer that is not a valid {WireRefusals.Describe(wire)} object ({ex.Message})");
+        }
+        if (wire == WireFormat.OpenAiChat && completion.Choices.Count == 0) throw UpstreamFailures.Invalid(label, "sent a completion without choices");
+        return passthrough ? completion with { Raw = new RawBody(wire, body) } : completion;
     }
 
     public async IAsyncEnumerable<ChatStreamEvent> StreamAsync(
@@ -50,118 +85,80 @@ internal sealed class OpenAiUpstreamClient : IUpstreamClient
     {
         ArgumentNullException.ThrowIfNull(call);
         var label = call.DeploymentId;
-        using var request = BuildRequest(call, stream: true);
-        using var response = await UpstreamFailures.SendAsync(_http, request, label, call.ApiKey, cancellationToken).ConfigureAwait(false);
-        if (response.Content.Headers.ContentType?.MediaType is "application/json")
-            throw UpstreamFailures.Invalid(label, "answered a stream request with JSON instead of an event stream");
-
-        await using var events = await SseEventReader<Chunk>.OpenAsync(response, ParseChunk, label, cancellationToken)
-            .ConfigureAwait(false);
-        string? finishReason = null;
-        TokenUsage? usage = null;
-        var done = false;
-        var started = false;
-        while (await events.MoveNextAsync().ConfigureAwait(false))
-        {
-            var chunk = events.Current.Data;
-            if (chunk.Done)
-            {
-                done = true;
-                break;
-            }
-            if (chunk.Error is { } error) throw UpstreamFailures.FromStreamError(error, label, call.ApiKey);
-            if (!started && chunk.Id is { Length: > 0 } id)
-            {
-                started = true;
-                yield return new StreamStarted(id);
-            }
-            if (chunk.Usage is { } u) usage = u;
-            if (chunk.FinishReason is { } f) finishReason = f;
-            if (chunk.Content is { Length: > 0 } text) yield return new ContentDelta(text);
-        }
-
-        // Relays that omit [DONE] still end cleanly after a finish_reason; without either the body was cut.
-        if (!done && finishReason is null) throw UpstreamFailures.Reset(label, "ended the stream before [DONE]");
-        if (done) await events.DrainAsync().ConfigureAwait(false);
-        yield return new StreamFinished(MapFinishReason(finishReason), usage);
-    }
-
-    internal static FinishReason MapFinishReason(string? reason) => reason switch
-    {
-        "length" => FinishReason.Length,
-        "content_filter" => FinishReason.ContentFilter,
-        "tool_calls" or "function_call" => FinishReason.ToolCalls,
-        _ => FinishReason.Stop,
-    };
-
-    private readonly record struct Chunk(string? Content, string? FinishReason, TokenUsage? Usage, bool Done, UpstreamErrorDto? Error, string? Id = null);
-
-    private static readonly SseItemParser<Chunk> ParseChunk = static (_, data) =>
-    {
-        if (data.SequenceEqual("[DONE]"u8)) return new Chunk(null, null, null, Done: true, null);
-        var dto = JsonSerializer.Deserialize(data, UpstreamJsonContext.Default.OpenAiCompletionDto)
-            ?? throw new JsonException("An event's data was JSON null.");
-        var choice = dto.Choices is { Count: > 0 } choices ? choices[0] : null;
-        var usage = dto.Usage is { } u ? new TokenUsage(u.PromptTokens, u.CompletionTokens) : (TokenUsage?)null;
-        return new Chunk(choice?.Delta?.Content, choice?.FinishReason, usage, Done: false, dto.Error, dto.Id);
-    };
-
-    private HttpRequestMessage BuildRequest(UpstreamCall call, bool stream)
-    {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var w = new Utf8JsonWriter(buffer)) WriteBody(w, call, stream);
-
-        var content = new ReadOnlyMemoryContent(buffer.WrittenMemory);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        var request = new HttpRequestMessage(HttpMethod.Post, _endpoint)
-        {
-            Content = content,
-            // HTTP/2 where the provider offers it (TLS/ALPN), HTTP/1.1 otherwise, as YARP does.
-            Version = HttpVersion.Version20,
-            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
-        };
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(stream ? "text/event-stream" : "application/json"));
-        if (call.ApiKey is { Length: > 0 } key) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        return request;
-    }
-
-    internal static void WriteBody(Utf8JsonWriter w, UpstreamCall call, bool stream)
-    {
         var r = call.Request;
-        w.WriteStartObject();
-        w.WriteString("model", call.UpstreamModel);
-        w.WriteStartArray("messages");
-        foreach (var m in r.Messages)
+        var passthrough = PassesThrough(r);
+        var wire = passthrough ? r.Source : WireFormat.OpenAiChat;
+        // Router meters every streamed answer, so chat and completions streams always ask for the usage chunk.
+        using var request = passthrough
+            ? JsonUpstream.Post(EndpointOf(wire), JsonUpstream.Passthrough(r.RawBody, call.UpstreamModel, ensureIncludeUsage: wire != WireFormat.OpenAiResponses), stream: true)
+            : JsonUpstream.Post(_chat, JsonUpstream.Build(w => OpenAiChatWire.WriteRequest(w, r, call.UpstreamModel, stream: true)), stream: true);
+        Authorize(request, call.ApiKey);
+        using var response = await UpstreamFailures.SendAsync(_http, request, label, call.ApiKey, cancellationToken).ConfigureAwait(false);
+        await using var events = await JsonUpstream.OpenEventsAsync(response, label, cancellationToken).ConfigureAwait(false);
+
+        var stream = new OpenAiStreamState(wire, passthrough, r.IncludeUsage, label, call.ApiKey);
+        var pending = new List<ChatStreamEvent>(4);
+        while (!stream.Done && await events.MoveNextAsync().ConfigureAwait(false))
         {
-            w.WriteStartObject();
-            w.WriteString("role", m.Role switch
+            pending.Clear();
+            var item = events.Current;
+            stream.Read(item.EventType, item.Data, pending);
+            foreach (var e in pending) yield return e;
+        }
+
+        if (!stream.Done && !stream.EndedCleanly) throw UpstreamFailures.Reset(label, stream.CutMessage);
+        if (stream.Done) await events.DrainAsync().ConfigureAwait(false);
+        yield return stream.Finish();
+    }
+
+    public async Task<EmbeddingResult> EmbedAsync(EmbeddingCall call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var label = call.DeploymentId;
+        var r = call.Request;
+        var body = r.RawBody.IsEmpty
+            ? JsonUpstream.Build(w =>
             {
-                ChatRole.System => "system",
-                ChatRole.Assistant => "assistant",
-                _ => "user",
-            });
-            w.WriteString("content", m.Text);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        if (r.Temperature is { } temperature) w.WriteNumber("temperature", temperature);
-        if (r.TopP is { } topP) w.WriteNumber("top_p", topP);
-        if (r.MaxTokens is { } maxTokens) w.WriteNumber("max_tokens", maxTokens);
-        if (r.Stop is { Count: > 0 } stop)
+                w.WriteStartObject();
+                w.WriteString("model", call.UpstreamModel);
+                w.WriteStartArray("input");
+                foreach (var input in r.Inputs) w.WriteStringValue(input);
+                w.WriteEndArray();
+                if (r.EncodingFormat is { } format) w.WriteString("encoding_format", format);
+                if (r.Dimensions is { } dimensions) w.WriteNumber("dimensions", dimensions);
+                if (r.User is { } user) w.WriteString("user", user);
+                w.WriteEndObject();
+            })
+            : JsonUpstream.Passthrough(r.RawBody, call.UpstreamModel, ensureIncludeUsage: false);
+        using var request = JsonUpstream.Post(_embeddings, body, stream: false);
+        Authorize(request, call.ApiKey);
+        using var response = await UpstreamFailures.SendAsync(_http, request, label, call.ApiKey, cancellationToken).ConfigureAwait(false);
+        var answer = await JsonUpstream.ReadBodyAsync(response, label, cancellationToken).ConfigureAwait(false);
+        try
         {
-            w.WriteStartArray("stop");
-            foreach (var s in stop) w.WriteStringValue(s);
-            w.WriteEndArray();
+            using var doc = JsonDocument.Parse(answer);
+            var root = doc.RootElement;
+            if (!root.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
+                throw UpstreamFailures.Invalid(label, "sent embeddings without a data array");
+            var tokens = root.TryGetProperty("usage", out var usage) && usage.TryGetProperty("prompt_tokens", out var pt) && pt.TryGetInt32(out var n) ? n : 0;
+            var model = root.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : call.UpstreamModel;
+            return new EmbeddingResult(model, tokens) { Raw = new RawBody(WireFormat.OpenAiChat, answer) };
         }
-        if (r.User is { } user) w.WriteString("user", user);
-        if (stream)
+        catch (JsonException ex)
         {
-            w.WriteBoolean("stream", true);
-            // Always: the gateway meters every streamed answer, whatever the client asked for.
-            w.WriteStartObject("stream_options");
-            w.WriteBoolean("include_usage", true);
-            w.WriteEndObject();
+            throw UpstreamFailures.Invalid(label, $"sent embeddings that are not JSON ({ex.Message})");
         }
-        w.WriteEndObject();
+    }
+
+    private Uri EndpointOf(WireFormat wire) => wire switch
+    {
+        WireFormat.OpenAiResponses => _responses,
+        WireFormat.OpenAiCompletions => _completions,
+        _ => _chat,
+    };
+
+    private static void Authorize(HttpRequestMessage request, string? apiKey)
+    {
+        if (apiKey is { Length: > 0 } key) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
     }
 }
