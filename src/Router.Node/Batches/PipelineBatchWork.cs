@@ -40,10 +40,11 @@ internal sealed partial class PipelineBatchWork(
         EmbeddingRequest? embed = null;
         try
         {
-            using var doc = JsonDocument.Parse(item.Body);
+            var body = Encoding.UTF8.GetBytes(item.Body);
+            using var doc = JsonDocument.Parse(body);
             // A batch answer is one JSON body: a streamed request is run as a plain one.
-            if (embeddings) embed = EmbeddingsIngress.Parse(doc.RootElement, item.Body);
-            else chat = OpenAiChatWire.ParseRequest(doc.RootElement, StripStream(item.Body)) with { Stream = false, IncludeUsage = false };
+            if (embeddings) embed = EmbeddingsIngress.Parse(doc.RootElement, body);
+            else chat = OpenAiChatWire.ParseRequest(doc.RootElement, StripStream(body)) with { Stream = false, IncludeUsage = false };
         }
         catch (RouterException ex)
         {
