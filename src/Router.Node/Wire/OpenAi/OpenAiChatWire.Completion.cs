@@ -101,7 +101,7 @@ public static partial class OpenAiChatWire
     };
 
     /// <summary>
-    /// Writes the client's <c>chat.completion</c> answer. An answer of only tool calls has <c>content: null</c>;
+    /// Writes the client's <c>chat.completion</c> answer. An answer of only tool calls (or a refusal) has <c>content: null</c>;
     /// <see cref="ReasoningPart"/>s are not written (Chat Completions has no field for them).
     /// </summary>
     public static void WriteCompletion(Utf8JsonWriter w, string id, long created, string model, ChatCompletion completion)
@@ -121,7 +121,8 @@ public static partial class OpenAiChatWire
             w.WriteStartObject("message");
             w.WriteString("role", "assistant");
             var text = c.Text;
-            if (c.ToolCalls.Count > 0 && text.Length == 0) w.WriteNull("content");
+            // OpenAI says null, not "", when the answer is only tool calls or a refusal.
+            if (text.Length == 0 && (c.ToolCalls.Count > 0 || c.Refusal is not null)) w.WriteNull("content");
             else w.WriteString("content", text);
             if (c.Refusal is { } refusal) w.WriteString("refusal", refusal);
             if (c.ToolCalls.Count > 0)
