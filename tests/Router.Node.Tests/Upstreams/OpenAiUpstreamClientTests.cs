@@ -342,7 +342,7 @@ public sealed class OpenAiUpstreamClientTests : IAsyncLifetime
     public void Request_body_is_valid_json_with_only_the_fields_set()
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var w = new Utf8JsonWriter(buffer)) OpenAiUpstreamClient.WriteBody(w, Call("q"), stream: false);
+        using (var w = new Utf8JsonWriter(buffer)) Router.Node.Wire.OpenAi.OpenAiChatWire.WriteRequest(w, Call("q").Request, Call("q").UpstreamModel, stream: false);
 
         using var doc = JsonDocument.Parse(buffer.WrittenMemory);
         var names = doc.RootElement.EnumerateObject().Select(p => p.Name).ToArray();

@@ -9,13 +9,14 @@ namespace Router.Node.Tests.Wire.OpenAi;
 public sealed class OpenAiCompletionTests
 {
     [Fact]
-    public void Writes_a_plain_text_answer_byte_for_byte_as_todays_ingress()
+    public void Writes_a_plain_text_answer_byte_for_byte_as_the_text_only_ingress_did()
     {
         var completion = new ChatCompletion("up-1", "gpt-4o-2024-08-06", "Hello there", FinishReason.Length, new TokenUsage(12, 3));
 
-        var today = Write(w => OpenAiIngress.WriteCompletion(w, "chatcmpl-r", 1700000000, "gpt-4o", completion));
+        // The exact bytes the text-only ingress wrote before tools existed: clients parsing them must see no change.
+        const string before = """{"id":"chatcmpl-r","object":"chat.completion","created":1700000000,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"Hello there"},"logprobs":null,"finish_reason":"length"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}""";
 
-        Assert.Equal(today, Write(w => OpenAiChatWire.WriteCompletion(w, "chatcmpl-r", 1700000000, "gpt-4o", completion)));
+        Assert.Equal(before, Write(w => OpenAiChatWire.WriteCompletion(w, "chatcmpl-r", 1700000000, "gpt-4o", completion)));
     }
 
     [Fact]

@@ -209,11 +209,10 @@ public sealed class OpenAiCrossWireTests
             Stop = ["END"],
             User = "tenant-7",
         };
-        foreach (var stream in new[] { false, true })
-        {
-            var today = Write(w => OpenAiUpstreamClient.WriteBody(w, new UpstreamCall(request, "gpt-4o-mini", null, "d"), stream));
-
-            Assert.Equal(today, Write(w => OpenAiChatWire.WriteRequest(w, request, "gpt-4o-mini", stream)));
-        }
+        // The exact bytes the text-only upstream client sent before tools existed.
+        const string before = """{"model":"gpt-4o-mini","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hi"},{"role":"assistant","content":"hello"},{"role":"user","content":"again"}],"temperature":0.25,"top_p":0.5,"max_tokens":77,"stop":["END"],"user":"tenant-7"}""";
+        Assert.Equal(before, Write(w => OpenAiChatWire.WriteRequest(w, request, "gpt-4o-mini", stream: false)));
+        Assert.Equal(before[..^1] + ""","stream":true,"stream_options":{"include_usage":true}}""",
+            Write(w => OpenAiChatWire.WriteRequest(w, request, "gpt-4o-mini", stream: true)));
     }
 }
