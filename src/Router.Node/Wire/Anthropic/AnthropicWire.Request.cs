@@ -208,7 +208,7 @@ public static partial class AnthropicWire
     /// <see cref="AnthropicEventReader"/> turn that tool's input back into text. When thinking is on and
     /// <c>max_tokens</c> would not exceed the budget, <c>max_tokens</c> becomes budget + the requested maximum, since
     /// Anthropic counts thinking inside <c>max_tokens</c> and requires it to be larger than the budget.
-    /// <c>tool_choice</c> is written only with tools (there is nothing to choose otherwise).
+    /// <c>tool_choice</c> is written only with tools (there is nothing to choose otherwise) and only when the request says one.
     /// </remarks>
     public static void WriteRequest(Utf8JsonWriter w, ChatRequest request, string upstreamModel, bool stream, int defaultMaxTokens)
     {
@@ -478,6 +478,8 @@ public static partial class AnthropicWire
         }
         w.WriteEndArray();
 
+        // Unsaid stays unsaid: Anthropic's default is auto with parallel calls allowed.
+        if (responseTool is null && request.ToolChoice is null && request.ParallelToolCalls != false) return;
         w.WriteStartObject("tool_choice");
         if (responseTool is not null)
         {
