@@ -83,6 +83,8 @@ public sealed class ResponsesEventWriter(string id, long createdAt, string model
                 break;
             case StreamFinished f:
                 Start(output);
+                // An empty answer still gets its (empty) message item, as the JSON answer does.
+                if (_open is null && _done.Count == 0) OpenMessage(output);
                 Close(output, ResponseObject.Status(f.Reason));
                 _finished = true;
                 var type = ResponseObject.Status(f.Reason) == "completed" ? "response.completed" : "response.incomplete";

@@ -52,6 +52,20 @@ public sealed class ResponsesStreamTests
     }
 
     [Fact]
+    public void Gives_an_empty_answer_one_empty_message_in_both_forms()
+    {
+        var request = Request();
+        var events = Stream(request, new StreamFinished(FinishReason.Stop, new TokenUsage(3, 0)));
+        var completion = new ChatCompletion("x", "claude-haiku", "", FinishReason.Stop, new TokenUsage(3, 0));
+
+        var whole = WriteJson(w => ResponsesWire.WriteResponse(w, "resp_abc", 1700000000, "claude-haiku", completion, request));
+
+        var streamed = Data(events[^1]).GetProperty("response");
+        Assert.Equal(Normalize(whole), Normalize(streamed.GetRawText()));
+        Assert.Equal("", streamed.GetProperty("output")[0].GetProperty("content")[0].GetProperty("text").GetString());
+    }
+
+    [Fact]
     public void Ends_a_cut_off_answer_with_response_incomplete()
     {
         var events = Stream(Request(), new ContentDelta("The sea"), new StreamFinished(FinishReason.Length, new TokenUsage(3, 16)));
