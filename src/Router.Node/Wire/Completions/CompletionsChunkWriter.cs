@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Router.Contracts.Chat;
 
@@ -39,7 +40,8 @@ public sealed class CompletionsChunkWriter(string id, long created, string model
     private void Chunk(IBufferWriter<byte> output, string? text, FinishReason? finish, TokenUsage? usage)
     {
         Write(output, "data: "u8);
-        var w = _json ??= new Utf8JsonWriter(output);
+        // Plain UTF-8 and \" as OpenAI writes them (the default encoder's \u0022 is valid but bloats every delta).
+        var w = _json ??= new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         w.Reset(output);
         w.WriteStartObject();
         w.WriteString("id", id);

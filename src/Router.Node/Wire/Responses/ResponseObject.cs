@@ -27,8 +27,11 @@ internal sealed class ResponseObject
     private readonly string _model;
     private readonly ChatRequest _request;
     private readonly string? _instructions;
-    private readonly string? _metadataJson;
+    private readonly JsonElement? _metadata;
     private readonly string _itemSuffix;
+    // Raw JSON is re-written through a parsed element, not copied: a client's indented schema would break SSE framing.
+    private readonly JsonElement[] _toolParameters;
+    private readonly JsonElement? _schema;
 
     public ResponseObject(string id, long createdAt, string model, ChatRequest request)
     {
@@ -37,13 +40,16 @@ internal sealed class ResponseObject
         _model = model;
         _request = request;
         _itemSuffix = id.StartsWith("resp_", StringComparison.Ordinal) ? id[5..] : id;
+        _toolParameters = new JsonElement[request.Tools.Count];
+        for (var i = 0; i < _toolParameters.Length; i++) _toolParameters[i] = Element(request.Tools[i].ParametersJson);
+        if (request.ResponseFormat?.SchemaJson is { } schema) _schema = Element(schema);
         if (request.RawBody.IsEmpty) return;
         try
         {
             using var raw = JsonDocument.Parse(request.RawBody);
             if (raw.RootElement.ValueKind != JsonValueKind.Object) return;
             if (raw.RootElement.TryGetProperty("instructions", out var i) && i.ValueKind == JsonValueKind.String) _instructions = i.GetString();
-            if (raw.RootElement.TryGetProperty("metadata", out var m) && m.ValueKind == JsonValueKind.Object) _metadataJson = m.GetRawText();
+            if (raw.RootElement.TryGetProperty("metadata", out var m) && m.ValueKind == JsonValueKind.Object) _metadata = m.Clone();
         }
         catch (JsonException)
         {
@@ -94,19 +100,19 @@ internal sealed class ResponseObject
         w.WriteBoolean("store", false);
         w.WriteNumber("temperature", r.Temperature ?? 1.0);
         w.WriteStartObject("text");
-        WriteFormat(w, r.ResponseFormat ?? ResponseFormat.Text);
+        WriteFormat(w, r.ResponseFormat ?? ResponseFormat.Text, _schema);
         w.WriteEndObject();
         WriteToolChoice(w, r.ToolChoice ?? ToolChoice.Auto);
         w.WriteStartArray("tools");
-        foreach (var t in r.Tools) WriteTool(w, t);
+        for (var i = 0; i < r.Tools.Count; i++) WriteTool(w, r.Tools[i], _toolParameters[i]);
         w.WriteEndArray();
         w.WriteNumber("top_p", r.TopP ?? 1.0);
         w.WriteString("truncation", "disabled");
         if (usage is { } u) WriteUsage(w, u); else w.WriteNull("usage");
         WriteNullable(w, "user", r.User);
         w.WritePropertyName("metadata");
-        if (_metadataJson is null) { w.WriteStartObject(); w.WriteEndObject(); }
-        else w.WriteRawValue(_metadataJson);
+        if (_metadata is { } metadata) metadata.WriteTo(w);
+        else { w.WriteStartObject(); w.WriteEndObject(); }
         w.WriteEndObject();
     }
 
@@ -172,7 +178,7 @@ internal sealed class ResponseObject
         w.WriteEndObject();
     }
 
-    private static void WriteFormat(Utf8JsonWriter w, ResponseFormat f)
+    private static void WriteFormat(Utf8JsonWriter w, ResponseFormat f, JsonElement? schema)
     {
         w.WriteStartObject("format");
         switch (f.Kind)
@@ -185,7 +191,7 @@ internal sealed class ResponseObject
                 if (f.Description is not null) w.WriteString("description", f.Description);
                 w.WriteString("name", f.Name ?? "");
                 w.WritePropertyName("schema");
-                w.WriteRawValue(f.SchemaJson ?? "{}");
+                if (schema is { } s) s.WriteTo(w); else { w.WriteStartObject(); w.WriteEndObject(); }
                 if (f.Strict is { } strict) w.WriteBoolean("strict", strict); else w.WriteNull("strict");
                 break;
             default:
@@ -217,16 +223,22 @@ internal sealed class ResponseObject
         }
     }
 
-    private static void WriteTool(Utf8JsonWriter w, ToolDefinition t)
+    private static void WriteTool(Utf8JsonWriter w, ToolDefinition t, JsonElement parameters)
     {
         w.WriteStartObject();
         w.WriteString("type", "function");
         WriteNullable(w, "description", t.Description);
         w.WriteString("name", t.Name);
         w.WritePropertyName("parameters");
-        w.WriteRawValue(t.ParametersJson);
+        parameters.WriteTo(w);
         if (t.Strict is { } strict) w.WriteBoolean("strict", strict); else w.WriteNull("strict");
         w.WriteEndObject();
+    }
+
+    private static JsonElement Element(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        return doc.RootElement.Clone();
     }
 
     private static void WriteNullable(Utf8JsonWriter w, string name, string? value)

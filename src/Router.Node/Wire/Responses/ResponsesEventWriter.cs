@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Router.Contracts.Chat;
 
@@ -82,6 +83,8 @@ public sealed class ResponsesEventWriter(string id, long createdAt, string model
                 break;
             case StreamFinished f:
                 Start(output);
+                // An empty answer still gets its (empty) message item, as the JSON answer does.
+                if (_open is null && _done.Count == 0) OpenMessage(output);
                 Close(output, ResponseObject.Status(f.Reason));
                 _finished = true;
                 var type = ResponseObject.Status(f.Reason) == "completed" ? "response.completed" : "response.incomplete";
@@ -220,7 +223,8 @@ public sealed class ResponsesEventWriter(string id, long createdAt, string model
         Write(output, "event: "u8);
         Encoding.UTF8.GetBytes(type, output);
         Write(output, "\ndata: "u8);
-        var w = _json ??= new Utf8JsonWriter(output);
+        // Plain UTF-8 and \" as OpenAI writes them (the default encoder's \u0022 is valid but bloats every delta).
+        var w = _json ??= new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         w.Reset(output);
         w.WriteStartObject();
         w.WriteString("type", type);

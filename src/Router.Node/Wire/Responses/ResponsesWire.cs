@@ -31,7 +31,7 @@ public static class ResponsesWire
 
     /// <summary>
     /// Writes the canonical answer as a Responses <c>response</c> object: one assistant <c>message</c> item when there
-    /// is text (or a refusal), then one <c>function_call</c> item per tool call, usage with its details, and the
+    /// is text or a refusal (or nothing else), then one <c>function_call</c> item per tool call, usage with its details, and the
     /// settings of <paramref name="request"/> echoed as the real API does. Visible reasoning
     /// (<see cref="ReasoningPart"/>) is not written: OpenAI's reasoning items are encrypted and summarised, and an
     /// Anthropic thinking block is neither, so no client could send it back.
@@ -45,7 +45,8 @@ public static class ResponsesWire
         {
             var choice = completion.Choices[0];
             var text = choice.Text;
-            if (text.Length > 0 || choice.Refusal is not null)
+            // An empty answer still gets its message, so clients that read output[0] find one.
+            if (text.Length > 0 || choice.Refusal is not null || choice.ToolCalls.Count == 0)
                 output.Add(new MessageItem(response.MessageId(output.Count), ResponseObject.Status(choice.FinishReason), text, choice.Refusal));
             foreach (var call in choice.ToolCalls)
                 output.Add(new FunctionCallItem(response.FunctionCallId(output.Count), "completed", call.Id, call.Name, call.ArgumentsJson));
