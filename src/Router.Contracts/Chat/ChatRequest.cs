@@ -191,8 +191,9 @@ public sealed record ChatRequest
     public ReadOnlyMemory<byte> RawBody { get; init; }
 
     /// <summary>
-    /// Top-level fields of the raw body that the canonical model does not hold (so only an upstream of the same wire
-    /// can honour them). Translating to another wire refuses the request with 400 naming the first one.
+    /// Paths (in the client's own notation, e.g. <c>logprobs</c>, <c>messages[2].content[1]</c>, <c>tools.0</c>) of what the
+    /// raw body holds that the canonical model does not, so only an upstream of the same wire can honour it. Translating
+    /// to another wire refuses the request with a 400 whose <c>param</c> is the first one.
     /// </summary>
     public IReadOnlyList<string> UnmappedFields { get; init; } = [];
 
