@@ -89,7 +89,7 @@ public sealed class BatchJobHttpTests
         Assert.Equal("input_file_id", tooManyBody.GetProperty("error").GetProperty("param").GetString());
 
         var five = await api.UploadIdAsync(string.Join("\n", Enumerable.Range(0, 5).Select(i => BatchApiClient.Line($"c{i}", "q", "sim"))));
-        Assert.Equal(HttpStatusCode.BadRequest, (await api.CreateAsync(five, endpoint: "/v1/embeddings")).Status);
+        Assert.Equal(HttpStatusCode.BadRequest, (await api.CreateAsync(five, endpoint: "/v1/completions")).Status);
         Assert.Equal(HttpStatusCode.BadRequest, (await api.CreateAsync(five, window: "1h")).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await new BatchApiClient(node.Http, OtherKey).CreateAsync(five)).Status);
         Assert.Equal(HttpStatusCode.BadRequest, (await api.UploadAsync("{}", purpose: "fine-tune")).Status);

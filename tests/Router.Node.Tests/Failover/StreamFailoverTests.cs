@@ -47,10 +47,11 @@ public sealed class StreamFailoverTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, answer.Status);
         Assert.Equal("main", answer.Model);
         var data = answer.DataLines();
-        // Two content chunks reached the client, then one error event, and the stream ended without [DONE].
+        // The upstream's own chunks (its opening role chunk with empty content, then two content chunks) reached the
+        // client as they were sent, then one error event, and the stream ended without [DONE].
         var content = data.Take(data.Count - 1).Select(d => JsonDocument.Parse(d).RootElement)
             .Select(e => e.GetProperty("choices")[0].GetProperty("delta").GetProperty("content").GetString()).ToList();
-        Assert.Equal(["echo:", " one"], content);
+        Assert.Equal(["", "echo:", " one"], content);
         using var last = JsonDocument.Parse(data[^1]);
         Assert.Equal("upstream_error", last.RootElement.GetProperty("error").GetProperty("code").GetString());
         Assert.DoesNotContain("[DONE]", answer.Body, StringComparison.Ordinal);
