@@ -229,9 +229,15 @@ public static class HttpIngress
     {
         response.StatusCode = status;
         response.ContentType = "application/json";
-        using (var json = new Utf8JsonWriter(response.BodyWriter)) write(json);
+        using (var json = new Utf8JsonWriter(response.BodyWriter, JsonOptions)) write(json);
         await response.BodyWriter.FlushAsync(response.HttpContext.RequestAborted).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Answers are JSON for machines, never embedded in HTML: write quotes as <c>\"</c> and non-ASCII text as UTF-8, as
+    /// the providers do, instead of the default encoder's <c>\u0022</c> and <c>\u1EA1</c> (valid, but three to six times larger).
+    /// </summary>
+    public static readonly JsonWriterOptions JsonOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
@@ -247,7 +253,7 @@ public static class HttpIngress
             Write(pipe, "\n"u8);
         }
         Write(pipe, DataPrefix);
-        using (var json = new Utf8JsonWriter(pipe)) write(json);
+        using (var json = new Utf8JsonWriter(pipe, JsonOptions)) write(json);
         Write(pipe, EventEnd);
         await pipe.FlushAsync(cancellationToken).ConfigureAwait(false);
     }

@@ -78,7 +78,7 @@ public sealed class OpenAiChunkWriter(string id, long created, string model, boo
     private Utf8JsonWriter Begin(IBufferWriter<byte> output)
     {
         output.Write(DataPrefix);
-        if (_json is null) _json = new Utf8JsonWriter(output);
+        if (_json is null) _json = new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         else _json.Reset(output);
         var w = _json;
         w.WriteStartObject();
