@@ -63,7 +63,14 @@ public sealed class SimulatedUpstreamClient : IUpstreamClient
     /// <summary>Dimensions of an embedding when the request does not ask for a number.</summary>
     public const int DefaultDimensions = 16;
 
-    public RouterException? Refuses(ChatRequest request) => null;
+    /// <summary>
+    /// The simulated provider honours the canonical model and nothing more: a field only an upstream of the client's own
+    /// wire could take is refused here as by any other wire, so a demo behaves like production.
+    /// </summary>
+    public RouterException? Refuses(ChatRequest request) => request.UnmappedFields.Count == 0 ? null
+        : new RouterException(RouterErrorCode.InvalidRequest,
+            $"'{request.UnmappedFields[0]}' is not supported when model '{request.Model}' is served by a simulated deployment.",
+            request.UnmappedFields[0]);
 
     public async Task<ChatCompletion> CompleteAsync(UpstreamCall call, CancellationToken cancellationToken)
     {

@@ -99,10 +99,9 @@ public sealed class NodeHealth(IServiceProvider services, IHostApplicationLifeti
         app.Use(async (http, next) =>
         {
             var path = http.Request.Path;
-            var openAi = path.StartsWithSegments("/v1/chat/completions");
-            var anthropic = !openAi && path.StartsWithSegments("/v1/messages");
+            var kind = IngressPaths.Classify(path);
             var grpc = path.StartsWithSegments("/router.v1.Router");
-            if (!(openAi || anthropic || grpc) || !HttpMethods.IsPost(http.Request.Method)
+            if (!(kind != IngressKind.None || grpc) || !HttpMethods.IsPost(http.Request.Method)
                 || http.RequestServices.GetRequiredService<NodeHealth>().RefusalReason() is not { } reason)
             {
                 await next(http);
@@ -111,8 +110,8 @@ public sealed class NodeHealth(IServiceProvider services, IHostApplicationLifeti
             var refused = new RouterException(RouterErrorCode.Overloaded,
                 $"This Router node cannot take requests now ({reason}); retry on another node after the delay in Retry-After.",
                 retryAfter: RefusalRetryAfter);
-            if (openAi) await OpenAiIngress.WriteErrorAsync(http.Response, refused);
-            else if (anthropic) await AnthropicIngress.WriteErrorAsync(http.Response, refused);
+            if (kind == IngressKind.OpenAi) await OpenAiIngress.WriteErrorAsync(http.Response, refused);
+            else if (kind == IngressKind.Anthropic) await AnthropicIngress.WriteErrorAsync(http.Response, refused);
             else WriteGrpcUnavailable(http.Response, refused.Message);
         });
     }

@@ -7,7 +7,7 @@ using Router.Node.Ingress;
 namespace Router.Node.Hosting;
 
 /// <summary>
-/// Puts every chat request (HTTP and gRPC) through the node's <see cref="IngressQueue"/>; when it is full the
+/// Puts every model request (HTTP chat, Responses, completions, embeddings, messages; gRPC) through the node's <see cref="IngressQueue"/>; when it is full the
 /// request is answered at once with 503 <c>overloaded</c> (gRPC: UNAVAILABLE) and a Retry-After from the drain rate.
 /// </summary>
 public static class IngressGate
@@ -18,10 +18,8 @@ public static class IngressGate
         IngressQueue? queue = null;
         return app.Use(async (http, next) =>
         {
-            var path = http.Request.Path;
-            var openAi = path.StartsWithSegments("/v1/chat/completions");
-            var anthropic = !openAi && path.StartsWithSegments("/v1/messages");
-            if (!openAi && !anthropic || !HttpMethods.IsPost(http.Request.Method))
+            var kind = IngressPaths.Classify(http.Request.Path);
+            if (kind == IngressKind.None || !HttpMethods.IsPost(http.Request.Method))
             {
                 await next(http);
                 return;
@@ -29,7 +27,7 @@ public static class IngressGate
             queue ??= http.RequestServices.GetRequiredService<IngressQueue>();
             if (await queue.TryRunAsync(() => next(http), http.RequestAborted)) return;
             var refused = Overloaded(queue);
-            if (openAi) await OpenAiIngress.WriteErrorAsync(http.Response, refused);
+            if (kind == IngressKind.OpenAi) await OpenAiIngress.WriteErrorAsync(http.Response, refused);
             else await AnthropicIngress.WriteErrorAsync(http.Response, refused);
         });
     }
