@@ -54,4 +54,33 @@ public sealed class PricingTests
         Assert.Throws<ArgumentOutOfRangeException>(() => Pricing.Cost(new TokenUsage(1, 1), -1m, 1m));
         Assert.Throws<ArgumentOutOfRangeException>(() => Pricing.Cost(new TokenUsage(1, 1), 1m, -1m));
     }
+
+    private static Deployment Cached(decimal? cachedPrice, decimal? writePrice) =>
+        new("d", "m", "p", "up", 3m, 15m, 200_000) { CachedInputPerMTok = cachedPrice, CacheWriteInputPerMTok = writePrice };
+
+    [Fact]
+    public void Cache_reads_and_writes_are_priced_apart_from_plain_input()
+    {
+        // 1,000,000 prompt tokens: 600,000 read from the cache at 0.30, 100,000 written at 3.75, 300,000 plain at 3; 10,000 out at 15.
+        var usage = new TokenUsage(1_000_000, 10_000) { CachedInputTokens = 600_000, CacheWriteInputTokens = 100_000 };
+
+        Assert.Equal(0.18m + 0.375m + 0.9m + 0.15m, Pricing.Cost(usage, Cached(0.30m, 3.75m)));
+    }
+
+    [Fact]
+    public void Cache_prices_default_to_the_input_price()
+    {
+        var usage = new TokenUsage(1_000_000, 0) { CachedInputTokens = 600_000, CacheWriteInputTokens = 100_000 };
+
+        Assert.Equal(3m, Pricing.Cost(usage, Cached(null, null)));
+        Assert.Equal(Pricing.Cost(new TokenUsage(1_000_000, 0), 3m, 15m), Pricing.Cost(usage, Cached(null, null)));
+    }
+
+    [Fact]
+    public void Reasoning_tokens_are_output_tokens_and_cost_nothing_extra()
+    {
+        var usage = new TokenUsage(0, 1_000) { ReasoningTokens = 800 };
+
+        Assert.Equal(0.015m, Pricing.Cost(usage, Cached(0.3m, 3.75m)));
+    }
 }

@@ -189,4 +189,117 @@ public sealed class SimulatedUpstreamClientTests
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => answer);
     }
+
+    private static UpstreamCall ToolCall(ToolChoice? choice = null, params ChatMessage[] history) => new(new ChatRequest
+    {
+        Model = "m",
+        Messages = history.Length > 0 ? history : [new ChatMessage(ChatRole.User, "Weather in Paris?")],
+        Tools =
+        [
+            new ToolDefinition("get_time", null, """{"type":"object","properties":{}}"""),
+            new ToolDefinition("get_weather", "Weather now", """{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"""),
+        ],
+        ToolChoice = choice,
+    }, "upstream-model-x", null, "d");
+
+    [Fact]
+    public async Task Given_tools_it_calls_the_chosen_one_with_the_schemas_required_arguments()
+    {
+        var sim = new SimulatedUpstreamClient(Instant, new FakeTimeProvider());
+
+        var answer = await sim.CompleteAsync(ToolCall(new ToolChoice(ToolChoiceMode.Named, "get_weather")), CancellationToken.None);
+
+        var choice = Assert.Single(answer.Choices);
+        Assert.Equal(FinishReason.ToolCalls, choice.FinishReason);
+        var call = Assert.Single(choice.ToolCalls);
+        Assert.Equal("get_weather", call.Name);
+        Assert.Equal("""{"city":"example"}""", call.ArgumentsJson);
+        Assert.StartsWith("call_sim_", call.Id);
+    }
+
+    [Fact]
+    public async Task Streams_the_tool_call_as_a_start_and_its_arguments()
+    {
+        var sim = new SimulatedUpstreamClient(Instant, new FakeTimeProvider());
+
+        var events = new List<ChatStreamEvent>();
+        await foreach (var e in sim.StreamAsync(ToolCall(), CancellationToken.None)) events.Add(e);
+
+        var start = Assert.IsType<ToolCallStarted>(events[0]);
+        Assert.Equal((0, "get_time"), (start.Index, start.Name));
+        Assert.Equal(new ToolCallDelta(0, "{}"), events[1]);
+        Assert.Equal(FinishReason.ToolCalls, Assert.IsType<StreamFinished>(events[2]).Reason);
+    }
+
+    [Fact]
+    public async Task Answers_in_text_once_the_last_message_is_the_tools_result()
+    {
+        var sim = new SimulatedUpstreamClient(Instant, new FakeTimeProvider());
+        var call = new ToolCall("call_1", "get_weather", """{"city":"Paris"}""");
+
+        var answer = await sim.CompleteAsync(ToolCall(null,
+            new ChatMessage(ChatRole.User, "Weather in Paris?"),
+            new ChatMessage(ChatRole.Assistant, []) { ToolCalls = [call] },
+            new ChatMessage(ChatRole.Tool, "18 C and sunny") { ToolCallId = "call_1" }), CancellationToken.None);
+
+        Assert.Equal(FinishReason.Stop, answer.FinishReason);
+        Assert.Empty(answer.Choices[0].ToolCalls);
+        Assert.StartsWith("This is a simulated answer", answer.Content);
+    }
+
+    [Fact]
+    public async Task Tool_choice_none_gets_text()
+    {
+        var answer = await new SimulatedUpstreamClient(Instant, new FakeTimeProvider()).CompleteAsync(ToolCall(ToolChoice.None), CancellationToken.None);
+
+        Assert.Equal(FinishReason.Stop, answer.FinishReason);
+        Assert.Empty(answer.Choices[0].ToolCalls);
+    }
+
+    [Fact]
+    public async Task A_json_schema_format_gets_a_json_answer_of_that_shape()
+    {
+        var call = new UpstreamCall(new ChatRequest
+        {
+            Model = "m",
+            Messages = [new ChatMessage(ChatRole.User, "Extract")],
+            ResponseFormat = new ResponseFormat(ResponseFormatKind.JsonSchema)
+            {
+                Name = "person", SchemaJson = """{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"}},"required":["name","age"]}""",
+            },
+        }, "upstream-model-x", null, "d");
+
+        var answer = await new SimulatedUpstreamClient(Instant, new FakeTimeProvider()).CompleteAsync(call, CancellationToken.None);
+
+        Assert.Equal("""{"name":"example","age":1}""", answer.Content);
+    }
+
+    [Fact]
+    public async Task Embeds_deterministically_as_unit_vectors_of_the_asked_dimensions()
+    {
+        var sim = new SimulatedUpstreamClient(Instant, new FakeTimeProvider());
+        var call = new EmbeddingCall(new EmbeddingRequest { Model = "e", Inputs = ["hello", "world", "hello"], Dimensions = 40 }, "up-e", null, "d");
+
+        var result = await sim.EmbedAsync(call, CancellationToken.None);
+
+        var vectors = result.Vectors!;
+        Assert.Equal(3, vectors.Count);
+        Assert.All(vectors, v => Assert.Equal(40, v.Length));
+        Assert.All(vectors, v => Assert.Equal(1.0, Math.Sqrt(v.Sum(x => (double)x * x)), 5));
+        Assert.Equal(vectors[0], vectors[2]);
+        Assert.NotEqual(vectors[0], vectors[1]);
+        // ceil(5/4) per input.
+        Assert.Equal(6, result.PromptTokens);
+    }
+
+    [Fact]
+    public void Refuses_fields_outside_the_canonical_model_naming_the_first()
+    {
+        var request = new ChatRequest { Model = "m", Messages = [new ChatMessage(ChatRole.User, "x")], UnmappedFields = ["logprobs", "audio"] };
+
+        var refusal = new SimulatedUpstreamClient(Instant, new FakeTimeProvider()).Refuses(request);
+
+        Assert.Equal(Router.Contracts.Errors.RouterErrorCode.InvalidRequest, refusal?.Code);
+        Assert.Equal("logprobs", refusal?.Param);
+    }
 }
