@@ -66,7 +66,7 @@ public static partial class AnthropicWire
     /// Writes the client's JSON answer (<c>"type":"message"</c>) for the first choice: thinking blocks, text, then
     /// tool_use blocks. OpenAI's <c>refusal</c> text becomes a text block. An answer with no content at all still gets
     /// one empty text block, as clients read <c>content[0].text</c>. Throws <see cref="InvalidDataException"/> when
-    /// a tool call's arguments are not a JSON object.
+    /// a tool call's arguments are not a JSON object, unless the answer was cut off at the token limit (see <see cref="WriteInput"/>).
     /// </summary>
     public static void WriteMessage(Utf8JsonWriter w, string id, string model, ChatCompletion completion)
     {
@@ -107,7 +107,7 @@ public static partial class AnthropicWire
                 w.WriteString("id", call.Id);
                 w.WriteString("name", call.Name);
                 w.WritePropertyName("input");
-                WriteInput(w, call.ArgumentsJson);
+                WriteInput(w, call.ArgumentsJson, truncated: choice.FinishReason == FinishReason.Length);
                 w.WriteEndObject();
                 blocks++;
             }
@@ -121,10 +121,20 @@ public static partial class AnthropicWire
     }
 
     /// <summary>Tool arguments as an <c>input</c> object (empty text is <c>{}</c>).</summary>
-    internal static void WriteInput(Utf8JsonWriter w, string argumentsJson)
+    /// <param name="truncated">
+    /// The answer was cut off at the token limit, so the last call's arguments may be unfinished JSON (an OpenAI upstream
+    /// sends them as far as they got). Anthropic answers such a cut-off tool_use block with an empty <c>input</c> beside
+    /// <c>stop_reason: max_tokens</c>, so that is written instead of failing the whole, otherwise valid, answer.
+    /// </param>
+    internal static void WriteInput(Utf8JsonWriter w, string argumentsJson, bool truncated = false)
     {
         if (!TryParseArguments(argumentsJson, out var doc))
-            throw new InvalidDataException("A tool call's arguments are not a JSON object.");
+        {
+            if (!truncated) throw new InvalidDataException("A tool call's arguments are not a JSON object.");
+            w.WriteStartObject();
+            w.WriteEndObject();
+            return;
+        }
         using (doc)
         {
             if (doc is null)
