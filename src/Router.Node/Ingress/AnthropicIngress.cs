@@ -29,7 +29,7 @@ public static class AnthropicIngress
         if (execution.Completion is { } c)
         {
             if (execution.Passthrough && c.Raw is { } raw) await HttpIngress.WriteRawJsonAsync(http.Response, raw.Json, model);
-            else await HttpIngress.WriteJsonAsync(http.Response, 200, w => AnthropicWire.WriteMessage(w, id, model, c));
+            else await HttpIngress.WriteAnswerAsync(http.Response, w => AnthropicWire.WriteMessage(w, id, model, c), WriteErrorAsync);
             return;
         }
         // Anthropic announces input tokens up front; the upstream's exact count arrives only at the end,

@@ -22,7 +22,7 @@ public static class CompletionsIngress
         if (execution.Completion is { } c)
         {
             if (execution.Passthrough && c.Raw is { } raw) await HttpIngress.WriteRawJsonAsync(http.Response, raw.Json, model);
-            else await HttpIngress.WriteJsonAsync(http.Response, 200, w => CompletionsWire.WriteCompletion(w, id, created, model, c));
+            else await HttpIngress.WriteAnswerAsync(http.Response, w => CompletionsWire.WriteCompletion(w, id, created, model, c), OpenAiIngress.WriteErrorAsync);
             return;
         }
         var writer = new CompletionsChunkWriter(id, created, model, request.IncludeUsage);

@@ -114,6 +114,8 @@ public static class HttpIngress
         var pipe = http.Response.BodyWriter;
         var ct = http.RequestAborted;
         var passthrough = execution.Passthrough;
+        // Translated events are composed here first, so an event the client's wire cannot express never reaches it half-written.
+        var scratch = passthrough ? null : new ArrayBufferWriter<byte>(512);
         try
         {
             await foreach (var e in execution.Stream!.WithCancellation(ct))
@@ -125,7 +127,17 @@ public static class HttpIngress
                 }
                 else
                 {
-                    write(e, pipe);
+                    scratch!.ResetWrittenCount();
+                    try
+                    {
+                        write(e, scratch);
+                    }
+                    catch (InvalidDataException ex)
+                    {
+                        throw Untranslatable(ex);
+                    }
+                    if (scratch.WrittenCount == 0) continue;
+                    Write(pipe, scratch.WrittenSpan);
                 }
                 if (pipe.CanGetUnflushedBytes && pipe.UnflushedBytes == 0) continue;
                 await pipe.FlushAsync(ct).ConfigureAwait(false);
@@ -224,6 +236,31 @@ public static class HttpIngress
         http.Response.Headers["X-Accel-Buffering"] = "no";
         http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
     }
+
+    /// <summary>
+    /// Writes a translated answer. It is composed in memory first: an answer the client's wire cannot express (an upstream
+    /// that sent tool arguments that are not JSON to an Anthropic client) becomes a clean 502 in the ingress's shape
+    /// instead of half a body.
+    /// </summary>
+    public static async Task WriteAnswerAsync(HttpResponse response, Action<Utf8JsonWriter> write, Func<HttpResponse, RouterException, Task> writeError)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        try
+        {
+            using (var json = new Utf8JsonWriter(buffer, JsonOptions)) write(json);
+        }
+        catch (InvalidDataException ex)
+        {
+            await writeError(response, Untranslatable(ex)).ConfigureAwait(false);
+            return;
+        }
+        response.StatusCode = 200;
+        response.ContentType = "application/json";
+        await response.BodyWriter.WriteAsync(buffer.WrittenMemory, response.HttpContext.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static RouterException Untranslatable(InvalidDataException ex) =>
+        new(RouterErrorCode.UpstreamError, "The upstream's answer cannot be expressed in this API: " + ex.Message);
 
     public static async Task WriteJsonAsync(HttpResponse response, int status, Action<Utf8JsonWriter> write)
     {

@@ -34,7 +34,7 @@ public static class OpenAiIngress
         if (execution.Completion is { } c)
         {
             if (execution.Passthrough && c.Raw is { } raw) await HttpIngress.WriteRawJsonAsync(http.Response, raw.Json, model);
-            else await HttpIngress.WriteJsonAsync(http.Response, 200, w => OpenAiChatWire.WriteCompletion(w, id, created, model, c));
+            else await HttpIngress.WriteAnswerAsync(http.Response, w => OpenAiChatWire.WriteCompletion(w, id, created, model, c), WriteErrorAsync);
             return;
         }
         var writer = new OpenAiChunkWriter(id, created, model, request.IncludeUsage);

@@ -23,7 +23,7 @@ public static class ResponsesIngress
         if (execution.Completion is { } c)
         {
             if (execution.Passthrough && c.Raw is { } raw) await HttpIngress.WriteRawJsonAsync(http.Response, raw.Json, model);
-            else await HttpIngress.WriteJsonAsync(http.Response, 200, w => ResponsesWire.WriteResponse(w, id, created, model, c, request));
+            else await HttpIngress.WriteAnswerAsync(http.Response, w => ResponsesWire.WriteResponse(w, id, created, model, c, request), OpenAiIngress.WriteErrorAsync);
             return;
         }
         var writer = new ResponsesEventWriter(id, created, model, request);
