@@ -18,26 +18,21 @@ public static class AnthropicIngress
         app.MapPost("/v1/messages/count_tokens", CountTokensAsync);
     }
 
-    private static async Task MessagesAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings)
-    {
-        if (await HttpIngress.ExecuteAsync(http, pipeline, settings, allowXApiKey: true, AnthropicWire.ParseRequest, WriteErrorAsync) is not { } done) return;
-        var execution = done.Execution;
-
-        HttpIngress.WriteRouterHeaders(http.Response, execution);
-        var id = execution.ResponseId("msg_");
-        var model = execution.Plan.RequestedModel;
-        if (execution.Completion is { } c)
+    /// <summary>
+    /// Messages over HTTP. Anthropic announces input tokens up front; the upstream's exact count arrives only at the end,
+    /// so a translated <c>message_start</c> carries Router's own count and <c>message_delta</c> the final figures.
+    /// </summary>
+    public static readonly HttpChatWire Wire = new(
+        AllowXApiKey: true, IdPrefix: "msg_", AnthropicWire.ParseRequest, WriteErrorAsync,
+        (w, id, _, model, c, _) => AnthropicWire.WriteMessage(w, id, model, c),
+        s =>
         {
-            if (execution.Passthrough && c.Raw is { } raw) await HttpIngress.WriteRawJsonAsync(http.Response, raw.Json, model);
-            else await HttpIngress.WriteAnswerAsync(http.Response, w => AnthropicWire.WriteMessage(w, id, model, c), WriteErrorAsync);
-            return;
-        }
-        // Anthropic announces input tokens up front; the upstream's exact count arrives only at the end,
-        // so a translated message_start carries Router's own count and message_delta the final figures.
-        var writer = new AnthropicEventWriter(id, model, execution.PromptTokens);
-        await HttpIngress.RelayStreamAsync(http, execution, model, dropUsage: false, writer.Write,
-            (ex, output) => writer.WriteError(ErrorMapping.Anthropic(ex.Code), ex.Message, output));
-    }
+            var writer = new AnthropicEventWriter(s.Id, s.Model, s.Execution.PromptTokens);
+            return new ChatStreamWriters(writer.Write, (ex, output) => writer.WriteError(ErrorMapping.Anthropic(ex.Code), ex.Message, output));
+        });
+
+    private static Task MessagesAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings) =>
+        HttpIngress.ServeChatAsync(http, pipeline, settings, Wire);
 
     /// <summary><c>POST /v1/messages/count_tokens</c>: Router's own count, no upstream call, nothing charged.</summary>
     private static async Task CountTokensAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings)

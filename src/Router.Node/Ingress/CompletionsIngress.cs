@@ -9,24 +9,15 @@ namespace Router.Node.Ingress;
 /// </summary>
 public static class CompletionsIngress
 {
-    internal static async Task CompletionsAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings)
-    {
-        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        if (await HttpIngress.ExecuteAsync(http, pipeline, settings, allowXApiKey: false, CompletionsWire.ParseRequest, OpenAiIngress.WriteErrorAsync)
-            is not { } done) return;
-        var (request, execution) = done;
-
-        HttpIngress.WriteRouterHeaders(http.Response, execution);
-        var id = execution.ResponseId("cmpl-");
-        var model = execution.Plan.RequestedModel;
-        if (execution.Completion is { } c)
+    public static readonly HttpChatWire Wire = new(
+        AllowXApiKey: false, IdPrefix: "cmpl-", CompletionsWire.ParseRequest, OpenAiIngress.WriteErrorAsync,
+        (w, id, created, model, c, _) => CompletionsWire.WriteCompletion(w, id, created, model, c),
+        s =>
         {
-            if (execution.Passthrough && c.Raw is { } raw) await HttpIngress.WriteRawJsonAsync(http.Response, raw.Json, model);
-            else await HttpIngress.WriteAnswerAsync(http.Response, w => CompletionsWire.WriteCompletion(w, id, created, model, c), OpenAiIngress.WriteErrorAsync);
-            return;
-        }
-        var writer = new CompletionsChunkWriter(id, created, model, request.IncludeUsage);
-        await HttpIngress.RelayStreamAsync(http, execution, model, dropUsage: !request.IncludeUsage,
-            writer.Write, OpenAiIngress.WriteErrorEvent, writer.WriteDone);
-    }
+            var writer = new CompletionsChunkWriter(s.Id, s.Created, s.Model, s.Request.IncludeUsage);
+            return new ChatStreamWriters(writer.Write, OpenAiIngress.WriteErrorEvent, writer.WriteDone, DropUsage: !s.Request.IncludeUsage);
+        });
+
+    internal static Task CompletionsAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings) =>
+        HttpIngress.ServeChatAsync(http, pipeline, settings, Wire);
 }

@@ -81,6 +81,29 @@ public static class HttpIngress
         }
     }
 
+    /// <summary>
+    /// Serves one chat request on <paramref name="wire"/>: the request half of <see cref="ExecuteAsync"/>, then the answer
+    /// as the upstream wrote it (same-wire passthrough, only <c>model</c> rewritten) or translated into the wire's shape.
+    /// </summary>
+    public static async Task ServeChatAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings, HttpChatWire wire)
+    {
+        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        if (await ExecuteAsync(http, pipeline, settings, wire.AllowXApiKey, wire.Parse, wire.WriteError) is not { } done) return;
+        var (request, execution) = done;
+
+        WriteRouterHeaders(http.Response, execution);
+        var id = execution.ResponseId(wire.IdPrefix);
+        var model = execution.Plan.RequestedModel;
+        if (execution.Completion is { } c)
+        {
+            if (execution.Passthrough && c.Raw is { } raw) await WriteRawJsonAsync(http.Response, raw.Json, model);
+            else await WriteAnswerAsync(http.Response, w => wire.WriteAnswer(w, id, created, model, c, request), wire.WriteError);
+            return;
+        }
+        var stream = wire.OpenStream(new ChatStreamContext(id, created, model, request, execution));
+        await RelayStreamAsync(http, execution, model, stream.DropUsage, stream.Write, stream.WriteError, stream.End);
+    }
+
     /// <summary>Reads and parses a JSON request body with the ingress's parser.</summary>
     public static async Task<T> ReadAsync<T>(HttpContext http, IngressSettings settings, Func<JsonElement, ReadOnlyMemory<byte>, T> parse)
     {

@@ -22,25 +22,18 @@ public static class OpenAiIngress
         app.MapGet("/v1/models", ModelsAsync);
     }
 
-    private static async Task ChatCompletionsAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings)
-    {
-        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        if (await HttpIngress.ExecuteAsync(http, pipeline, settings, allowXApiKey: false, OpenAiChatWire.ParseRequest, WriteErrorAsync) is not { } done) return;
-        var (request, execution) = done;
-
-        HttpIngress.WriteRouterHeaders(http.Response, execution);
-        var id = execution.ResponseId("chatcmpl-");
-        var model = execution.Plan.RequestedModel;
-        if (execution.Completion is { } c)
+    /// <summary>Chat Completions over HTTP: OpenAI's request, answer, chunk and error shapes.</summary>
+    public static readonly HttpChatWire ChatWire = new(
+        AllowXApiKey: false, IdPrefix: "chatcmpl-", OpenAiChatWire.ParseRequest, WriteErrorAsync,
+        (w, id, created, model, c, _) => OpenAiChatWire.WriteCompletion(w, id, created, model, c),
+        s =>
         {
-            if (execution.Passthrough && c.Raw is { } raw) await HttpIngress.WriteRawJsonAsync(http.Response, raw.Json, model);
-            else await HttpIngress.WriteAnswerAsync(http.Response, w => OpenAiChatWire.WriteCompletion(w, id, created, model, c), WriteErrorAsync);
-            return;
-        }
-        var writer = new OpenAiChunkWriter(id, created, model, request.IncludeUsage);
-        await HttpIngress.RelayStreamAsync(http, execution, model, dropUsage: !request.IncludeUsage,
-            writer.Write, WriteErrorEvent, writer.WriteDone);
-    }
+            var writer = new OpenAiChunkWriter(s.Id, s.Created, s.Model, s.Request.IncludeUsage);
+            return new ChatStreamWriters(writer.Write, WriteErrorEvent, writer.WriteDone, DropUsage: !s.Request.IncludeUsage);
+        });
+
+    private static Task ChatCompletionsAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings) =>
+        HttpIngress.ServeChatAsync(http, pipeline, settings, ChatWire);
 
     /// <summary>An error after the stream started: one <c>data: {"error":…}</c> event, as OpenAI sends it.</summary>
     internal static void WriteErrorEvent(RouterException ex, IBufferWriter<byte> output)

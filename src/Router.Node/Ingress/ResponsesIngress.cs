@@ -10,24 +10,16 @@ namespace Router.Node.Ingress;
 /// </summary>
 public static class ResponsesIngress
 {
-    internal static async Task ResponsesAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings)
-    {
-        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        if (await HttpIngress.ExecuteAsync(http, pipeline, settings, allowXApiKey: false, ResponsesWire.ParseRequest, OpenAiIngress.WriteErrorAsync)
-            is not { } done) return;
-        var (request, execution) = done;
-
-        HttpIngress.WriteRouterHeaders(http.Response, execution);
-        var id = execution.ResponseId("resp_");
-        var model = execution.Plan.RequestedModel;
-        if (execution.Completion is { } c)
+    public static readonly HttpChatWire Wire = new(
+        AllowXApiKey: false, IdPrefix: "resp_", ResponsesWire.ParseRequest, OpenAiIngress.WriteErrorAsync,
+        ResponsesWire.WriteResponse,
+        s =>
         {
-            if (execution.Passthrough && c.Raw is { } raw) await HttpIngress.WriteRawJsonAsync(http.Response, raw.Json, model);
-            else await HttpIngress.WriteAnswerAsync(http.Response, w => ResponsesWire.WriteResponse(w, id, created, model, c, request), OpenAiIngress.WriteErrorAsync);
-            return;
-        }
-        var writer = new ResponsesEventWriter(id, created, model, request);
-        await HttpIngress.RelayStreamAsync(http, execution, model, dropUsage: false, writer.Write,
-            (ex, output) => writer.WriteError(Router.Node.Ingress.ErrorMapping.OpenAi(ex.Code).Code ?? "server_error", ex.Message, output));
-    }
+            var writer = new ResponsesEventWriter(s.Id, s.Created, s.Model, s.Request);
+            return new ChatStreamWriters(writer.Write,
+                (ex, output) => writer.WriteError(ErrorMapping.OpenAi(ex.Code).Code ?? "server_error", ex.Message, output));
+        });
+
+    internal static Task ResponsesAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings) =>
+        HttpIngress.ServeChatAsync(http, pipeline, settings, Wire);
 }
