@@ -57,53 +57,76 @@ public static class OpenAiIngress
             await WriteErrorAsync(http.Response, ex);
             return;
         }
-        var models = pipeline.Planner.Models.Where(allowed).ToList();
+        // (name, model) pairs: every id and alias, then "auto" when tiers are configured.
+        var names = new List<(string Name, Router.Actors.Routing.ModelEntry? Model)>();
+        foreach (var m in pipeline.Planner.Models)
+        {
+            if (!allowed(m)) continue;
+            names.Add((m.Id, m));
+            foreach (var alias in m.Aliases) names.Add((alias, m));
+        }
+        if (pipeline.Planner.HasAuto) names.Add((Router.Actors.Routing.RoutePlanner.AutoModel, null));
+
+        // The Anthropic SDK lists models with its own shape; it always sends anthropic-version.
+        if (http.Request.Headers.ContainsKey("anthropic-version"))
+        {
+            await HttpIngress.WriteJsonAsync(http.Response, 200, w => WriteAnthropicModels(w, names));
+            return;
+        }
         await HttpIngress.WriteJsonAsync(http.Response, 200, w =>
         {
             w.WriteStartObject();
             w.WriteString("object", "list");
             w.WriteStartArray("data");
-            foreach (var m in models)
-            {
-                foreach (var name in m.Aliases.Prepend(m.Id))
-                {
-                    w.WriteStartObject();
-                    w.WriteString("id", name);
-                    w.WriteString("object", "model");
-                    w.WriteNumber("created", 0);
-                    w.WriteString("owned_by", "router");
-                    if (name != m.Id) w.WriteString("alias_of", m.Id);
-                    w.WriteNumber("context_window", m.ContextWindow);
-                    // Router's extension: what the model serves, so a client can pick an embeddings model from the list.
-                    w.WriteStartArray("capabilities");
-                    if (m.Kind == Router.Actors.Routing.ModelKinds.Embeddings) w.WriteStringValue("embeddings");
-                    else
-                    {
-                        w.WriteStringValue("chat");
-                        w.WriteStringValue("responses");
-                        w.WriteStringValue("completions");
-                    }
-                    w.WriteEndArray();
-                    w.WriteEndObject();
-                }
-            }
-            if (pipeline.Planner.HasAuto)
+            foreach (var (name, m) in names)
             {
                 w.WriteStartObject();
-                w.WriteString("id", Router.Actors.Routing.RoutePlanner.AutoModel);
+                w.WriteString("id", name);
                 w.WriteString("object", "model");
                 w.WriteNumber("created", 0);
                 w.WriteString("owned_by", "router");
+                if (m is not null && name != m.Id) w.WriteString("alias_of", m.Id);
+                if (m is not null) w.WriteNumber("context_window", m.ContextWindow);
+                // Router's extension: what the model serves, so a client can pick an embeddings model from the list.
                 w.WriteStartArray("capabilities");
-                w.WriteStringValue("chat");
-                w.WriteStringValue("responses");
-                w.WriteStringValue("completions");
+                if (m?.Kind == Router.Actors.Routing.ModelKinds.Embeddings) w.WriteStringValue("embeddings");
+                else
+                {
+                    w.WriteStringValue("chat");
+                    w.WriteStringValue("responses");
+                    w.WriteStringValue("completions");
+                }
                 w.WriteEndArray();
                 w.WriteEndObject();
             }
             w.WriteEndArray();
             w.WriteEndObject();
         });
+    }
+
+    /// <summary>Anthropic's <c>GET /v1/models</c> page: chat models only (Anthropic lists no embeddings), all on one page.</summary>
+    private static void WriteAnthropicModels(Utf8JsonWriter w, List<(string Name, Router.Actors.Routing.ModelEntry? Model)> names)
+    {
+        w.WriteStartObject();
+        w.WriteStartArray("data");
+        string? first = null, last = null;
+        foreach (var (name, m) in names)
+        {
+            if (m?.Kind == Router.Actors.Routing.ModelKinds.Embeddings) continue;
+            first ??= name;
+            last = name;
+            w.WriteStartObject();
+            w.WriteString("type", "model");
+            w.WriteString("id", name);
+            w.WriteString("display_name", m is not null && name != m.Id ? $"{name} ({m.Id})" : name);
+            w.WriteString("created_at", "1970-01-01T00:00:00Z");
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteBoolean("has_more", false);
+        if (first is null) w.WriteNull("first_id"); else w.WriteString("first_id", first);
+        if (last is null) w.WriteNull("last_id"); else w.WriteString("last_id", last);
+        w.WriteEndObject();
     }
 
     public static Task WriteErrorAsync(HttpResponse response, RouterException ex)

@@ -35,6 +35,35 @@ public sealed class ModelsEndpointTests(GatewayFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Lists_what_each_model_serves()
+    {
+        using var response = await GetModelsAsync(RouterTestNode.DemoKey);
+        var body = await response.ReadJsonAsync();
+
+        var sim = body["data"]!.AsArray().Single(m => (string?)m!["id"] == E2e.SimModel)!;
+        Assert.Equal(["chat", "responses", "completions"], sim["capabilities"]!.AsArray().Select(c => (string)c!));
+    }
+
+    [Fact]
+    public async Task Answers_the_anthropic_sdk_in_anthropics_list_shape()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
+        request.Headers.Add("x-api-key", RouterTestNode.DemoKey);
+        request.Headers.Add("anthropic-version", "2023-06-01");
+
+        using var response = await fixture.Node.Http.SendAsync(request);
+        var body = await response.ReadJsonAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var data = body["data"]!.AsArray().Select(m => m!).ToList();
+        Assert.All(data, m => Assert.Equal("model", (string?)m["type"]));
+        Assert.Contains(E2e.AnthropicModel, data.Select(m => (string)m["id"]!));
+        Assert.False((bool)body["has_more"]!);
+        Assert.Equal((string?)data[0]["id"], (string?)body["first_id"]);
+        Assert.Equal((string?)data[^1]["id"], (string?)body["last_id"]);
+    }
+
+    [Fact]
     public async Task Accepts_the_anthropic_x_api_key_header()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
