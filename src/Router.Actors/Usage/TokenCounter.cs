@@ -107,18 +107,6 @@ public sealed class TokenCounter
         return encoding == TokenEncoding.Estimated ? Estimate(total) : checked((int)total);
     }
 
-    /// <summary>Tokens of an embeddings request's inputs as <paramref name="upstreamModel"/> would bill them.</summary>
-    public int CountEmbeddingTokens(EmbeddingRequest request, string upstreamModel)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        var encoding = EncodingFor(upstreamModel);
-        var tokenizer = TokenizerFor(encoding);
-        long total = 0;
-        foreach (var input in request.Inputs) total += tokenizer.CountTokens(input);
-        var count = encoding == TokenEncoding.Estimated ? Estimate(total) : checked((int)total);
-        return checked(count + request.TokenArrayTokens);
-    }
-
     /// <summary>
     /// Tokens charged for an image whose size Router does not decode: OpenAI's figure for a high-detail 512×512 image
     /// (85 base + 4 tiles × 170); low detail is a flat 85. Providers report the exact count in usage afterwards.

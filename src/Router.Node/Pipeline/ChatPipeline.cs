@@ -139,7 +139,6 @@ public sealed class ChatPipeline(
     {
         if (string.IsNullOrEmpty(presentedKey))
             throw new RouterException(RouterErrorCode.Unauthorized, "You didn't provide an API key.");
-        var inputTokens = tokens.CountEmbeddingTokens(request, TokenizerModel(request.Model));
         RoutePlan plan;
         try
         {
@@ -155,12 +154,15 @@ public sealed class ChatPipeline(
         }
         // Each input must fit the model, as OpenAI checks (8,192 tokens for its embedding models: set ContextWindow).
         var tokenizer = TokenizerModel(request.Model);
+        var inputTokens = request.TokenArrayTokens;
         for (var i = 0; i < request.Inputs.Count; i++)
         {
-            if (request.Inputs[i].Length / 8 <= plan.Model.ContextWindow && tokens.CountText(request.Inputs[i], tokenizer) <= plan.Model.ContextWindow) continue;
+            var n = tokens.CountText(request.Inputs[i], tokenizer);
+            inputTokens += n;
+            if (n <= plan.Model.ContextWindow) continue;
             var path = request.Inputs.Count == 1 && request.TokenArrayTokens == 0 ? "input" : $"input[{i}]";
             throw new RouterException(RouterErrorCode.InvalidRequest,
-                $"Invalid '{path}': it is longer than model '{request.Model}' accepts ({plan.Model.ContextWindow} tokens).", path);
+                $"Invalid '{path}': it is {n} tokens long; model '{request.Model}' accepts at most {plan.Model.ContextWindow}.", path);
         }
         var ticket = await admission.AdmitAsync(presentedKey, request.Model, plan.Model, inputTokens, cancellationToken).ConfigureAwait(false);
         var started = clock.GetTimestamp();
