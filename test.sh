@@ -120,7 +120,7 @@ for proj in "${projects[@]}"; do
   if [ "$rc" -ne 0 ]; then
     status=1
     if grep -q 'inactivity time of' "$results/$name.log"; then
-      hung="$(grep -A1 'The test running when the crash occurred' "$results/$name.log" | tail -n1 | tr -d '\r')"
+      hung="$({ grep -A1 'The test running when the crash occurred' "$results/$name.log" || true; } | tail -n1 | tr -d '\r')"
       state="HUNG: ${hung:-a test} ran past $HANG_TIMEOUT and was killed"
       f=$((f + 1))
     elif grep -q 'Test Run Aborted' "$results/$name.log" || [ ! -f "$trx" ]; then
