@@ -13,7 +13,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 dir="$here/k8s-validate"
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  echo "validate-k8s: node and npm are required (Node.js >= 18)" >&2
+  echo "validate-k8s: node and npm are required (Node.js >= 18): run bash .ci/install-prereqs.sh as root, or apt-get install nodejs npm" >&2
   exit 1
 fi
 
@@ -22,7 +22,7 @@ stamp="$dir/node_modules/.lock-sha256"
 want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
   log="$(mktemp)"
-  if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >"$log" 2>&1; then
+  if ! (cd "$dir" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error) >"$log" 2>&1; then
     echo "validate-k8s: npm ci failed:" >&2; cat "$log" >&2; rm -f "$log"; exit 1
   fi
   rm -f "$log"

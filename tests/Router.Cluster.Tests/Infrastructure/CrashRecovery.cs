@@ -1,6 +1,9 @@
 namespace Router.Cluster.Tests.Infrastructure;
 
-/// <summary>When each key was served again after a crash, and the cluster's own timeline from the survivors' logs.</summary>
+/// <summary>
+/// When each key was served again after a crash, and the cluster's own timeline from the survivors' logs: each line
+/// starts with the time since the SIGKILL (<c>+3.6 s</c>), read from the log line's UTC timestamp.
+/// </summary>
 public sealed record CrashRecoveryResult(IReadOnlyDictionary<string, TimeSpan> ServedAgainAfter, IReadOnlyList<string> Timeline)
 {
     /// <summary>Time from the SIGKILL until the last key was served again.</summary>
@@ -20,6 +23,7 @@ public static class CrashRecovery
         var survivors = Enumerable.Range(0, cluster.Count).Where(i => i != victim && cluster.IsRunning(i)).ToArray();
         using var client = new ChatClient(cluster.HttpBases, timeout: TimeSpan.FromSeconds(10));
         var killedAt = client.Now;
+        var killedUtc = DateTime.UtcNow;
         cluster.Node(victim).Kill();
 
         // One sequential prober per key: a request that waits in a shard region's buffer is answered as soon as
@@ -44,9 +48,19 @@ public static class CrashRecovery
                             || x.Line.Contains("SBR took decision", StringComparison.Ordinal)
                             || x.Line.Contains("Removed", StringComparison.Ordinal)
                             || x.Line.Contains("Marking", StringComparison.Ordinal)))
-            .Select(x => $"{x.Node}: {x.Line.Trim()}")
+            .Select(x => $"{SinceKill(x.Line, killedUtc)}{x.Node}: {x.Line.Trim()}")
             .Take(20)
             .ToList();
         return new CrashRecoveryResult(served.ToDictionary(s => s.Id, s => s.After), timeline);
+    }
+
+    /// <summary>"+3.6 s " from a node log line that starts with its UTC time of day (<c>HH:mm:ss.fff</c>), else "".</summary>
+    private static string SinceKill(string line, DateTime killedUtc)
+    {
+        if (line.Length < 12 || !TimeSpan.TryParseExact(line[..12], @"hh\:mm\:ss\.fff", System.Globalization.CultureInfo.InvariantCulture, out var at))
+            return "";
+        var delta = at - killedUtc.TimeOfDay;
+        if (delta < TimeSpan.FromHours(-12)) delta += TimeSpan.FromDays(1); // the log line is from after midnight
+        return FormattableString.Invariant($"+{delta.TotalSeconds:0.0} s ");
     }
 }

@@ -192,7 +192,17 @@ public sealed class NodeProcess : IAsyncDisposable
     public void Terminate()
     {
         Append($"==== {DateTimeOffset.Now:O} test sends SIGTERM");
-        using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+        Process kill;
+        try
+        {
+            kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw new InvalidOperationException(
+                $"could not run `kill -TERM {Pid}`: {ex.Message}. The cluster tests need the kill binary from procps (apt-get install procps; ./test.sh installs it).", ex);
+        }
+        using var _ = kill;
         kill.WaitForExit();
         if (kill.ExitCode != 0 && !HasExited) throw new InvalidOperationException($"kill -TERM {Pid} failed with {kill.ExitCode}");
     }
