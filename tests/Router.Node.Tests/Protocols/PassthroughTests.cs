@@ -100,12 +100,14 @@ public sealed class PassthroughTests(ProtocolFixture fixture) : IClassFixture<Pr
         throw new Xunit.Sdk.XunitException($"No event carried '{field}':\n{stream}");
     }
 
-    [Fact]
-    public async Task An_openai_unknown_field_sent_to_an_anthropic_model_is_refused_naming_it()
+    [Theory]
+    [InlineData(ProtocolFixture.AnthropicModel)]
+    [InlineData(ProtocolFixture.SimModel)]
+    public async Task An_openai_unknown_field_sent_to_another_wire_is_refused_naming_it(string model)
     {
         var prompt = $"Say hello {Upstream.Marker()}";
         using var response = await fixture.Node.Http.SendAsync(fixture.Node.Post("/v1/chat/completions",
-            WithFuture(E2e.OpenAiBody(ProtocolFixture.AnthropicModel, prompt))));
+            WithFuture(E2e.OpenAiBody(model, prompt))));
 
         var error = await response.AssertErrorAsync("openai", HttpStatusCode.BadRequest, null, "invalid_request_error");
         Assert.Equal("x_future", (string?)error["param"]);
