@@ -117,4 +117,36 @@ public sealed class ContentTranslationTests(ProtocolFixture fixture) : IClassFix
         Assert.Equal("image/png", (string?)source["media_type"]);
         Assert.Equal(Png, Convert.FromBase64String((string)source["data"]!));
     }
+
+    [Fact]
+    public async Task A_base64_image_block_from_the_anthropic_sdk_reaches_an_openai_upstream_as_a_data_url()
+    {
+        var prompt = $"What is in this image? {Upstream.Marker()}";
+        using var client = fixture.AnthropicSdk();
+
+        var message = await client.Messages.Create(new Anthropic.Models.Messages.MessageCreateParams
+        {
+            Model = ProtocolFixture.OpenAiModel,
+            MaxTokens = 64,
+            Messages =
+            [
+                new Anthropic.Models.Messages.UserMessageParam(new List<Anthropic.Models.Messages.ContentBlockParam>
+                {
+                    new Anthropic.Models.Messages.ImageBlockParam(new Anthropic.Models.Messages.Base64ImageSource
+                    {
+                        Data = Convert.ToBase64String(Png), MediaType = Anthropic.Models.Messages.MediaType.ImagePng,
+                    }),
+                    new Anthropic.Models.Messages.TextBlockParam(prompt),
+                }),
+            ],
+        });
+
+        Assert.True(Assert.Single(message.Content).TryPickText(out var text));
+        Assert.Equal(Router.Node.Tests.EndToEnd.E2e.OpenAiFakeText, text.Text);
+        var user = Assert.Single(fixture.OpenAi.Single(prompt).Node()["messages"]!.AsArray())!;
+        var parts = user["content"]!.AsArray();
+        Assert.Equal(["image_url", "text"], parts.Select(p => (string?)p!["type"]));
+        Assert.Equal("data:image/png;base64," + Convert.ToBase64String(Png), (string?)parts[0]!["image_url"]!["url"]);
+        Assert.Equal(prompt, (string?)parts[1]!["text"]);
+    }
 }
