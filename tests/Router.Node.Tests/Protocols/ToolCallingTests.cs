@@ -18,7 +18,8 @@ public sealed class ToolCallingTests(ProtocolFixture fixture) : IClassFixture<Pr
 
     private sealed record Call(string Id, string Name, string Arguments);
 
-    private sealed record Turn(string Text, IReadOnlyList<Call> Calls, string? Finish);
+    /// <summary>One answer as the SDK surfaced it; <paramref name="InputTokens"/> is null where the SDK reports none.</summary>
+    private sealed record Turn(string Text, IReadOnlyList<Call> Calls, string? Finish, long? InputTokens = null, long? OutputTokens = null);
 
     // ---- OpenAI SDK → Anthropic upstream ----
 
@@ -38,13 +39,15 @@ public sealed class ToolCallingTests(ProtocolFixture fixture) : IClassFixture<Pr
             return new Turn(
                 string.Concat(completion.Content.Select(p => p.Text)),
                 [.. completion.ToolCalls.Select(t => new Call(t.Id, t.FunctionName, t.FunctionArguments.ToString()))],
-                completion.FinishReason.ToString());
+                completion.FinishReason.ToString(), completion.Usage.InputTokenCount, completion.Usage.OutputTokenCount);
         }
         var text = new StringBuilder();
         var calls = new SortedDictionary<int, (string? Id, string? Name, StringBuilder Arguments)>();
         ChatFinishReason? finish = null;
+        ChatTokenUsage? usage = null;
         await foreach (var update in client.CompleteChatStreamingAsync(messages, options))
         {
+            usage ??= update.Usage;
             foreach (var part in update.ContentUpdate) text.Append(part.Text);
             foreach (var t in update.ToolCallUpdates)
             {
@@ -62,7 +65,8 @@ public sealed class ToolCallingTests(ProtocolFixture fixture) : IClassFixture<Pr
             finish ??= update.FinishReason;
         }
         Assert.Equal(Enumerable.Range(0, calls.Count), calls.Keys);
-        return new Turn(text.ToString(), [.. calls.Values.Select(c => new Call(c.Id!, c.Name!, c.Arguments.ToString()))], finish?.ToString());
+        return new Turn(text.ToString(), [.. calls.Values.Select(c => new Call(c.Id!, c.Name!, c.Arguments.ToString()))], finish?.ToString(),
+            usage?.InputTokenCount, usage?.OutputTokenCount);
     }
 
     private static OpenAI.Chat.ChatMessage AssistantTurn(Turn turn)
@@ -85,6 +89,9 @@ public sealed class ToolCallingTests(ProtocolFixture fixture) : IClassFixture<Pr
 
         Assert.Equal(ChatFinishReason.ToolCalls.ToString(), first.Finish);
         Assert.Equal(Recorded.AnthropicPreamble, first.Text);
+        // The upstream's own usage reaches the client (stream: message_start input, message_delta output).
+        Assert.Equal(stream ? 472 : 384, first.InputTokens);
+        Assert.Equal(stream ? 89 : 57, first.OutputTokens);
         var call = Assert.Single(first.Calls);
         Assert.Equal(Recorded.AnthropicToolUseId, call.Id);
         Assert.Equal(Recorded.WeatherTool, call.Name);
@@ -199,10 +206,11 @@ public sealed class ToolCallingTests(ProtocolFixture fixture) : IClassFixture<Pr
                 else if (block.TryPickToolUse(out var use)) calls.Add(new Call(use.ID, use.Name, JsonSerializer.Serialize(use.Input)));
                 else Assert.Fail($"Unexpected block {block.Json}");
             }
-            return new Turn(text.ToString(), calls, message.StopReason?.Raw());
+            return new Turn(text.ToString(), calls, message.StopReason?.Raw(), message.Usage.InputTokens, message.Usage.OutputTokens);
         }
         var blocks = new SortedDictionary<long, (string Id, string Name, StringBuilder Input)>();
         string? stop = null;
+        long? outputTokens = null;
         var stopped = false;
         await foreach (var e in client.Messages.CreateStreaming(parameters))
         {
@@ -213,11 +221,16 @@ public sealed class ToolCallingTests(ProtocolFixture fixture) : IClassFixture<Pr
                 if (delta.Delta.TryPickText(out var t)) text.Append(t.Text);
                 else if (delta.Delta.TryPickInputJson(out var json)) blocks[delta.Index].Input.Append(json.PartialJson);
             }
-            if (e.TryPickDelta(out var messageDelta)) stop = messageDelta.Delta.StopReason?.Raw();
+            if (e.TryPickDelta(out var messageDelta))
+            {
+                stop = messageDelta.Delta.StopReason?.Raw();
+                outputTokens = messageDelta.Usage.OutputTokens;
+            }
             if (e.TryPickStop(out _)) stopped = true;
         }
         Assert.True(stopped, "The stream ended without message_stop.");
-        return new Turn(text.ToString(), [.. blocks.Values.Select(b => new Call(b.Id, b.Name, b.Input.ToString()))], stop);
+        // A stream announces input tokens before the upstream has counted them; only the final output count is the upstream's.
+        return new Turn(text.ToString(), [.. blocks.Values.Select(b => new Call(b.Id, b.Name, b.Input.ToString()))], stop, null, outputTokens);
     }
 
     private static AssistantMessageParam AnthropicAssistantTurn(Turn turn)
@@ -244,6 +257,8 @@ public sealed class ToolCallingTests(ProtocolFixture fixture) : IClassFixture<Pr
 
         Assert.Equal("tool_use", first.Finish);
         Assert.Equal("", first.Text);
+        if (!stream) Assert.Equal(82, first.InputTokens);
+        Assert.Equal(17, first.OutputTokens);
         var call = Assert.Single(first.Calls);
         Assert.Equal(Recorded.OpenAiCallId, call.Id);
         Assert.Equal(Recorded.WeatherTool, call.Name);
