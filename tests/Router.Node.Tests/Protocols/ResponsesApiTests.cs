@@ -230,4 +230,28 @@ public sealed class ResponsesApiTests(ProtocolFixture fixture) : IClassFixture<P
         Assert.Equal(Recorded.AnthropicToolUseId, (string?)toolResult["tool_use_id"]);
         Assert.Equal(result, Json.ContentText(toolResult["content"]));
     }
+
+    [Fact]
+    public async Task Previous_response_id_passes_through_to_an_openai_upstream_and_is_refused_for_an_anthropic_one_naming_it()
+    {
+        var prompt = $"And tomorrow? {Upstream.Marker()}";
+        const string previous = "resp_68af4030592c81938ec0a5fbab4a3e9f05438e46b5f69a3b";
+        fixture.OpenAi.Enqueue(Behaviour.RawJson(RecordedResponses.Response("resp_next", "completed", RecordedResponses.TextItem)));
+        var (client, _) = Sdk();
+
+        var served = (await client.CreateResponseAsync(new CreateResponseOptions(ProtocolFixture.OpenAiModel, [ResponseItem.CreateUserMessageItem(prompt)])
+        {
+            PreviousResponseId = previous,
+        })).Value;
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => client.CreateResponseAsync(
+            new CreateResponseOptions(ProtocolFixture.AnthropicModel, [ResponseItem.CreateUserMessageItem(prompt)]) { PreviousResponseId = previous }));
+
+        Assert.Equal(RecordedResponses.Text, served.GetOutputText());
+        Assert.Equal(previous, (string?)fixture.OpenAi.Single(prompt).Node()["previous_response_id"]);
+        Assert.Equal(400, refused.Status);
+        var error = JsonNode.Parse(refused.GetRawResponse()!.Content.ToString())!["error"]!;
+        Assert.Equal("previous_response_id", (string?)error["param"]);
+        Assert.Equal("invalid_request_error", (string?)error["type"]);
+        Assert.DoesNotContain(fixture.Anthropic.Requests, r => r.RawBody.Contains(prompt, StringComparison.Ordinal));
+    }
 }
