@@ -71,6 +71,45 @@ public sealed class BatchJobHttpTests
     }
 
     [Fact]
+    public async Task An_embeddings_batch_answers_each_line_with_vectors_and_refuses_chat_models()
+    {
+        var router = WithTwoKeys(GrpcBatchTests.SimulatedConfig());
+        router["Models"]!.AsArray().Add(new JsonObject
+        {
+            ["Id"] = "sim-embed", ["Kind"] = "embeddings",
+            ["Deployments"] = new JsonArray { new JsonObject { ["Provider"] = "sim", ["Model"] = "sim-embed-1" } },
+        });
+        await using var node = await RouterTestNode.StartAsync(router);
+        var api = new BatchApiClient(node.Http, RouterTestNode.DemoKey);
+        var lines = Enumerable.Range(0, 4)
+            .Select(i => $$$"""{"custom_id":"e-{{{i}}}","method":"POST","url":"/v1/embeddings","body":{"model":"sim-embed","input":["text {{{i}}}","more"],"dimensions":6}}""")
+            .Append("""{"custom_id":"chat-model","method":"POST","url":"/v1/embeddings","body":{"model":"sim","input":"x"}}""");
+        var fileId = await api.UploadIdAsync(string.Join("\n", lines) + "\n");
+
+        var (status, created) = await api.CreateAsync(fileId, endpoint: "/v1/embeddings");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var done = await api.WaitForAsync(created.GetProperty("id").GetString()!, BatchApiClient.IsFinal, TimeSpan.FromSeconds(60));
+
+        Assert.Equal("completed", BatchApiClient.Status(done));
+        Assert.Equal(4, BatchApiClient.Count(done, "completed"));
+        Assert.Equal(1, BatchApiClient.Count(done, "failed"));
+        var output = Jsonl(await api.ContentAsync(done.GetProperty("output_file_id").GetString()!));
+        Assert.All(output, o =>
+        {
+            var body = o.GetProperty("response").GetProperty("body");
+            Assert.Equal("list", body.GetProperty("object").GetString());
+            Assert.Equal("sim-embed", body.GetProperty("model").GetString());
+            Assert.Equal(2, body.GetProperty("data").GetArrayLength());
+            Assert.All(body.GetProperty("data").EnumerateArray(), e => Assert.Equal(6, e.GetProperty("embedding").GetArrayLength()));
+            Assert.True(body.GetProperty("usage").GetProperty("prompt_tokens").GetInt32() > 0);
+        });
+        var failed = Assert.Single(Jsonl(await api.ContentAsync(done.GetProperty("error_file_id").GetString()!)));
+        Assert.Equal("chat-model", failed.GetProperty("custom_id").GetString());
+        Assert.Equal(400, failed.GetProperty("response").GetProperty("status_code").GetInt32());
+        Assert.Equal("model", failed.GetProperty("response").GetProperty("body").GetProperty("error").GetProperty("param").GetString());
+    }
+
+    [Fact]
     public async Task Refuses_unknown_files_oversized_batches_and_bad_parameters_in_openai_shape()
     {
         var router = WithTwoKeys(GrpcBatchTests.SimulatedConfig());
