@@ -10,7 +10,8 @@ namespace Router.Actors.RateLimiting;
 
 /// <summary>
 /// The one place a virtual key's limits and budget live (sharded by key id), which is what makes them exact
-/// across nodes. A thin owner of <see cref="KeyRateLimiter"/> and <see cref="Budget"/>.
+/// across nodes. A thin journal owner of <see cref="ApiKeyState"/>, which holds every rule; this actor persists
+/// what the state decides, applies it once written, answers, and runs the timers.
 /// <para>Persistence trade-offs:</para>
 /// <list type="bullet">
 /// <item>Admissions are decided in memory and never persisted: a journal write per request would cap
@@ -37,17 +38,8 @@ public sealed class ApiKeyActor : ReceivePersistentActor, IWithTimers
     private readonly ApiKeyActorSettings _settings;
     private readonly long _origin;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<string, Lease> _inFlight = new(StringComparer.Ordinal);
-    // Spend batches applied in memory and handed to Akka.Persistence, not yet confirmed written.
-    private readonly Queue<SpendRecorded> _unconfirmed = new();
-    private PendingSpend _pending = PendingSpend.Empty;
 
-    private KeyUpserted? _key;
-    private DateTimeOffset _createdAt;
-    private DateTimeOffset? _revokedAt;
-    private KeyRateLimiter? _limiter;
-    private Budget? _budget;
-    private decimal _totalSpent;
+    private ApiKeyState _state;
     private int _eventsSinceSnapshot;
     private long _finalSnapshotSequenceNr = long.MaxValue;
 
@@ -57,32 +49,22 @@ public sealed class ApiKeyActor : ReceivePersistentActor, IWithTimers
         _clock = clock;
         _settings = settings;
         _origin = clock.GetTimestamp();
+        _state = ApiKeyState.Empty(_keyId, settings);
         PersistenceId = $"apikey-{keyId}";
 
         Recover<SnapshotOffer>(offer =>
         {
             if (offer.Snapshot is ApiKeySnapshot snapshot)
             {
-                ApplySnapshot(snapshot);
+                _state = ApiKeyState.FromSnapshot(_keyId, snapshot, Now, _settings);
             }
         });
-        Recover<KeyUpserted>(ApplyUpsert);
-        Recover<KeyRevoked>(e => _revokedAt = e.At);
-        Recover<SpendRecorded>(ApplySpend);
-        Recover<RecoveryCompleted>(_ =>
-        {
-            Context.SetReceiveTimeout(_settings.IdleTimeout);
-            if (_revokedAt is not null)
-            {
-                Become(Revoked);
-            }
-            else if (_key is not null)
-            {
-                Become(Active);
-            }
-        });
+        Recover<KeyUpserted>(e => _state = _state.Apply(e));
+        Recover<KeyRevoked>(e => _state = _state.Apply(e));
+        Recover<SpendRecorded>(e => _state = _state.Apply(e));
+        Recover<RecoveryCompleted>(_ => Context.SetReceiveTimeout(_settings.IdleTimeout));
 
-        Unknown();
+        Running();
     }
 
     public override string PersistenceId { get; }
@@ -97,46 +79,39 @@ public sealed class ApiKeyActor : ReceivePersistentActor, IWithTimers
     public static Func<string, Props> PropsFactory(TimeProvider clock, ApiKeyActorSettings? settings = null) =>
         entityId => Props(entityId, clock, settings);
 
-    /// <summary>Monotonic TimeSpan ticks since this incarnation started; intervals never use the wall clock.</summary>
-    private long NowTicks => _clock.GetElapsedTime(_origin).Ticks;
+    /// <summary>Monotonic TimeSpan ticks since this incarnation started (intervals never use the wall clock), and the wall clock.</summary>
+    private Moment Now => new(_clock.GetElapsedTime(_origin).Ticks, _clock.GetUtcNow());
 
     // --- Behaviours ---------------------------------------------------------------------------------------
+    // Whether the key is unknown, active or revoked is the state's business (its rules differ per status);
+    // the actor's behaviours are its own modes: running, and stopping once the final snapshot is under way.
 
-    private void Unknown()
+    private void Running()
     {
-        Command<Admit>(m => Sender.Tell(Refusal(m, AdmitRefusal.UnknownKey, null)));
-        Command<Upsert>(HandleUpsert);
-        Command<Revoke>(_ => Sender.Tell(KeyState.NotFound(_keyId)));
-        Command<Complete>(_ => _log.Warning("Completion for unknown key {0} ignored", _keyId));
-        Command<Abort>(_ => { });
-        Common();
-    }
+        Command<Admit>(m =>
+        {
+            var decision = _state.Decide(m, Now);
+            if (decision.LeasesExpired > 0)
+            {
+                _log.Warning("Key {0}: {1} in-flight request(s) never completed; their slots were released", _keyId, decision.LeasesExpired);
+            }
 
-    private void Active()
-    {
-        Command<Admit>(HandleAdmit);
-        Command<Upsert>(HandleUpsert);
-        Command<Revoke>(HandleRevoke);
-        Command<Complete>(HandleComplete);
-        Command<Abort>(HandleAbort);
-        Common();
-    }
+            Sender.Tell(decision.Reply);
+        });
+        Command<Upsert>(m => PersistDefinition(_state.Decide(m, Now)));
+        Command<Revoke>(m => PersistDefinition(_state.Decide(m, Now)));
+        Command<Complete>(m =>
+        {
+            if (!_state.Exists)
+            {
+                _log.Warning("Completion for unknown key {0} ignored", _keyId);
+            }
 
-    private void Revoked()
-    {
-        Command<Admit>(m => Sender.Tell(Refusal(m, AdmitRefusal.Revoked, null)));
-        Command<Upsert>(_ => Sender.Tell(State())); // revocation is permanent: issue a new key instead
-        Command<Revoke>(_ => Sender.Tell(State()));
-        // Requests admitted before the revocation still finish, and their spend still counts.
-        Command<Complete>(HandleComplete);
-        Command<Abort>(HandleAbort);
-        Common();
-    }
-
-    private void Common()
-    {
-        Command<GetState>(_ => Sender.Tell(State()));
-        Command<FlushTick>(_ => Flush());
+            PersistSpend(_state.Decide(m, Now));
+        });
+        Command<Abort>(m => _state.Decide(m, Now));
+        Command<GetState>(_ => Sender.Tell(_state.View(Now)));
+        Command<FlushTick>(_ => PersistSpend(_state.CloseSpendBatch()));
         Command<ReceiveTimeout>(_ => OnIdle());
         Command<StopEntity>(_ => BeginStop());
         Command<SaveSnapshotSuccess>(s => OnSnapshotSaved(s.Metadata));
@@ -175,230 +150,69 @@ public sealed class ApiKeyActor : ReceivePersistentActor, IWithTimers
         CommandAny(_ => Stash.Stash());
     }
 
-    // --- Commands -----------------------------------------------------------------------------------------
+    // --- Persistence --------------------------------------------------------------------------------------
 
-    private void HandleAdmit(Admit m)
+    /// <summary>Create, update, revoke: written before they take effect and before they are answered.</summary>
+    private void PersistDefinition(ApiKeyDecision decision)
     {
-        var (key, limiter, budget) = (_key!, _limiter!, _budget!);
-        var now = NowTicks;
-        var wall = _clock.GetUtcNow();
-
-        if (m.KeyHash is not null && !string.Equals(m.KeyHash, key.KeyHash, StringComparison.OrdinalIgnoreCase))
+        var (reply, events) = decision;
+        if (events.Count == 0)
         {
-            Sender.Tell(Refusal(m, AdmitRefusal.UnknownKey, null, now));
-            return;
-        }
-
-        if (!ModelAllowList.Allows(key.Models, m.Model) && (m.ModelNames is null || !m.ModelNames.Any(n => ModelAllowList.Allows(key.Models, n))))
-        {
-            Sender.Tell(Refusal(m, AdmitRefusal.ModelNotAllowed, null, now));
-            return;
-        }
-
-        if (budget.IsExhausted(wall))
-        {
-            var retryAfter = budget.ResetsAt(wall) is { } resetsAt ? resetsAt - wall : (TimeSpan?)null;
-            Sender.Tell(Refusal(m, AdmitRefusal.BudgetExhausted, retryAfter, now));
-            return;
-        }
-
-        if (_inFlight.ContainsKey(m.RequestId))
-        {
-            // A re-sent Admit (the asker retried) must not take a second slot.
-            Sender.Tell(Result(m, new AdmitDecision(true, null, null, limiter.RequestStatus(now), limiter.TokenStatus(now))));
-            return;
-        }
-
-        if (limiter.InFlight >= limiter.Limits.MaxConcurrent)
-        {
-            ExpireLeases(now);
-        }
-
-        var estimate = Math.Max(0, m.EstimatedTokens);
-        var decision = limiter.Admit(now, estimate);
-        if (decision.Admitted)
-        {
-            _inFlight[m.RequestId] = new Lease(estimate, now);
-        }
-
-        Sender.Tell(Result(m, decision));
-    }
-
-    private void HandleComplete(Complete m)
-    {
-        var now = NowTicks;
-        var actual = Math.Max(0, m.ActualTokens);
-        if (_inFlight.Remove(m.RequestId, out var lease))
-        {
-            _limiter!.Complete(now, lease.EstimatedTokens, actual);
-        }
-        else
-        {
-            // Admitted by an earlier incarnation, or its lease expired: settle tokens, no slot to free.
-            _limiter!.Reconcile(now, Math.Max(0, m.EstimatedTokens), actual);
-        }
-
-        RecordSpend(Math.Max(0m, m.CostUsd), actual);
-    }
-
-    private void HandleAbort(Abort m)
-    {
-        var now = NowTicks;
-        if (_inFlight.Remove(m.RequestId, out var lease))
-        {
-            _limiter!.Abort(now, lease.EstimatedTokens);
-        }
-        else
-        {
-            _limiter!.Reconcile(now, Math.Max(0, m.EstimatedTokens), 0);
-        }
-    }
-
-    private void HandleUpsert(Upsert m)
-    {
-        // An update of an existing key (admin PATCH) does not know the hash: an empty one keeps the stored hash.
-        if (_key is not null && m.KeyHash.Length == 0) m = m with { KeyHash = _key.KeyHash };
-        if (ValidateUpsert(m) is { } error)
-        {
-            Sender.Tell(new Status.Failure(new ArgumentException(error)));
-            return;
-        }
-
-        if (_key is not null && SameDefinition(_key, m))
-        {
-            Sender.Tell(State());
+            Sender.Tell(reply is Exception error ? new Status.Failure(error) : reply);
             return;
         }
 
         var sender = Sender;
-        var created = _key is null;
-        var upserted = new KeyUpserted(
-            _keyId, m.Name, m.KeyHash.ToLowerInvariant(), m.Rpm, m.Tpm, m.MaxConcurrent, m.BudgetUsd, m.BudgetPeriod,
-            m.Models.ToArray(), m.Source, _clock.GetUtcNow());
-        Persist(upserted, e =>
+        var unwritten = events.Count; // the handler may get a copy of the event (the journal's), so count them
+        PersistAll(events, e =>
         {
-            ApplyUpsert(e);
+            var created = !_state.Exists;
+            _state = _state.Apply(e);
             if (created)
             {
-                _log.Info("Key {0} ({1}) created", _keyId, e.Name);
-                Become(Active);
+                _log.Info("Key {0} ({1}) created", _keyId, _state.Key!.Name);
+            }
+            else if (e is KeyRevoked)
+            {
+                _log.Info("Key {0} revoked", _keyId);
             }
 
             AfterEventPersisted();
-            sender.Tell(State());
+            if (--unwritten == 0)
+            {
+                sender.Tell(reply ?? _state.View(Now));
+            }
         });
     }
 
-    private void HandleRevoke(Revoke m)
+    /// <summary>
+    /// Spend batches. PersistAsync: admissions keep flowing while a batch is written; the spend already counts
+    /// in memory, and applying the written event only moves it to the written figures.
+    /// </summary>
+    private void PersistSpend(ApiKeyDecision decision)
     {
-        var sender = Sender;
-        Persist(new KeyRevoked(_keyId, _clock.GetUtcNow()), e =>
+        if (decision.Events.Count > 0)
         {
-            _revokedAt = e.At;
-            _log.Info("Key {0} revoked", _keyId);
-            Become(Revoked);
-            AfterEventPersisted();
-            sender.Tell(State());
-        });
-    }
-
-    private void OnIdle()
-    {
-        ExpireLeases(NowTicks);
-        if (_inFlight.Count == 0)
-        {
-            // The shard answers by sending StopEntity, buffering this key's messages until we are gone.
-            Context.Parent.Tell(new Passivate(StopEntity.Instance));
-        }
-    }
-
-    private void BeginStop()
-    {
-        Context.SetReceiveTimeout(null);
-        if (_key is null)
-        {
-            Context.Stop(Self);
-            return;
+            Timers.Cancel(FlushTimer);
+            PersistAllAsync(decision.Events, e =>
+            {
+                _state = _state.Apply(e);
+                AfterEventPersisted();
+            });
         }
 
-        Become(Stopping);
-        Timers.StartSingleTimer(StopTimer, StopTimeoutTick.Instance, _settings.StopTimeout);
-        if (_pending.Requests > 0)
-        {
-            PersistAsync(ClosePendingBatch(), OnSpendPersisted);
-        }
-
-        // Spend batches may still wait inside Akka.Persistence for an earlier write to finish; stopping now
-        // would drop them. DeferAsync runs after every earlier PersistAsync handler, so the snapshot's
-        // sequence number covers all spend.
-        DeferAsync(StopEntity.Instance, _ =>
-        {
-            _finalSnapshotSequenceNr = SnapshotSequenceNr;
-            SaveSnapshot(BuildSnapshot());
-        });
-    }
-
-    // --- Spend --------------------------------------------------------------------------------------------
-
-    private void RecordSpend(decimal costUsd, int tokens)
-    {
-        var wall = _clock.GetUtcNow();
-        var budget = _budget!;
-        // A batch never spans two budget periods: replay dates the whole batch by its last completion.
-        if (_pending.Requests > 0 && _pending.PeriodStart != Budget.StartOf(budget.Period, wall))
-        {
-            Flush();
-        }
-
-        budget.Record(costUsd, wall);
-        _totalSpent += costUsd;
-        _pending = _pending.Add(costUsd, tokens, wall, budget.PeriodStart);
-
-        if (_pending.Requests >= _settings.FlushEveryCompletions)
-        {
-            Flush();
-        }
-        else if (!Timers.IsTimerActive(FlushTimer))
+        if (_state.HasUnwrittenSpend && !Timers.IsTimerActive(FlushTimer))
         {
             Timers.StartSingleTimer(FlushTimer, FlushTick.Instance, _settings.FlushInterval);
         }
     }
-
-    private void Flush()
-    {
-        if (_pending.Requests == 0)
-        {
-            return;
-        }
-
-        // PersistAsync: admissions keep flowing while the batch is written. The spend is already applied,
-        // so the handler only does bookkeeping.
-        PersistAsync(ClosePendingBatch(), e =>
-        {
-            OnSpendPersisted(e);
-            AfterEventPersisted();
-        });
-    }
-
-    private SpendRecorded ClosePendingBatch()
-    {
-        Timers.Cancel(FlushTimer);
-        var batch = new SpendRecorded(_keyId, _pending.CostUsd, _pending.Requests, _pending.Tokens, _pending.LastAt);
-        _pending = PendingSpend.Empty;
-        _unconfirmed.Enqueue(batch);
-        return batch;
-    }
-
-    private void OnSpendPersisted(SpendRecorded e) => _unconfirmed.Dequeue();
-
-    // --- Snapshots ----------------------------------------------------------------------------------------
 
     private void AfterEventPersisted()
     {
         if (++_eventsSinceSnapshot >= _settings.SnapshotEvery)
         {
             _eventsSinceSnapshot = 0;
-            SaveSnapshot(BuildSnapshot());
+            SaveSnapshot(_state.ToSnapshot(Now));
         }
     }
 
@@ -411,192 +225,50 @@ public sealed class ApiKeyActor : ReceivePersistentActor, IWithTimers
         DeleteMessages(metadata.SequenceNr - 1);
     }
 
-    private ApiKeySnapshot BuildSnapshot()
+    // --- Lifecycle ----------------------------------------------------------------------------------------
+
+    private void OnIdle()
     {
-        var now = NowTicks;
-        var wall = _clock.GetUtcNow();
-        var budget = _budget!;
-        var spent = budget.Spent(wall);
-        var total = _totalSpent;
-        // The snapshot must describe the journal up to its sequence number: spend not yet written there is
-        // replayed from its own event later, so leave it out here.
-        foreach (var batch in _unconfirmed.Append(_pending.ToEvent(_keyId)))
+        var expired = _state.ExpireLeases(Now.Ticks);
+        if (expired > 0)
         {
-            total -= batch.CostUsd;
-            if (batch.At >= budget.PeriodStart)
-            {
-                spent -= batch.CostUsd;
-            }
+            _log.Warning("Key {0}: {1} in-flight request(s) never completed; their slots were released", _keyId, expired);
         }
 
-        var limiter = _limiter!.Export(now);
-        return new ApiKeySnapshot(
-            _key!,
-            _createdAt,
-            _revokedAt,
-            spent,
-            budget.PeriodStart,
-            total,
-            ToLevel(limiter.Requests, now),
-            ToLevel(limiter.Tokens, now),
-            _inFlight.Select(r => new InFlightRequest(r.Key, r.Value.EstimatedTokens, wall - TimeSpan.FromTicks(now - r.Value.AdmittedTicks))).ToArray(),
-            wall);
-    }
-
-    private static BucketLevel? ToLevel(TokenBucketState? state, long nowTicks) =>
-        state is { } s ? new BucketLevel(s.Level, nowTicks - s.LastRefillTicks) : null;
-
-    // --- Applying state -----------------------------------------------------------------------------------
-
-    private void ApplySnapshot(ApiKeySnapshot s)
-    {
-        var now = NowTicks;
-        var wall = _clock.GetUtcNow();
-        // Refill by the time that really passed while nobody owned the buckets; never negative.
-        var away = Math.Max(0, (wall - s.TakenAt).Ticks);
-
-        _key = s.Key;
-        _createdAt = s.CreatedAt;
-        _revokedAt = s.RevokedAt;
-        _totalSpent = s.TotalSpentUsd;
-        _budget = Budget.Restore(s.Key.BudgetUsd, s.Key.BudgetPeriod, s.SpentUsd, s.BudgetPeriodStart);
-        _inFlight.Clear();
-        foreach (var r in s.InFlight)
+        if (_state.InFlight == 0)
         {
-            _inFlight[r.RequestId] = new Lease(r.EstimatedTokens, now - Math.Max(0, (wall - r.AdmittedAt).Ticks));
-        }
-
-        TokenBucketState? Bucket(BucketLevel? level) =>
-            level is null ? null : new TokenBucketState(level.Level, now - away - level.RefillOffsetTicks);
-        _limiter = KeyRateLimiter.Restore(
-            LimitsOf(s.Key), new KeyRateLimiterState(Bucket(s.Requests), Bucket(s.Tokens), _inFlight.Count), now);
-    }
-
-    private void ApplyUpsert(KeyUpserted e)
-    {
-        var now = NowTicks;
-        if (_key is null || _limiter is null || _budget is null)
-        {
-            _createdAt = e.At;
-            _limiter = new KeyRateLimiter(LimitsOf(e), now);
-            _budget = new Budget(e.BudgetUsd, e.BudgetPeriod, e.At);
-        }
-        else
-        {
-            _limiter.Reconfigure(LimitsOf(e), now);
-            _budget.Reconfigure(e.BudgetUsd, e.BudgetPeriod, e.At);
-        }
-
-        _key = e;
-    }
-
-    private void ApplySpend(SpendRecorded e)
-    {
-        _budget?.Record(e.CostUsd, e.At);
-        _totalSpent += e.CostUsd;
-    }
-
-    /// <summary>Frees slots of requests whose Complete/Abort never came (their node died).</summary>
-    private void ExpireLeases(long now)
-    {
-        var expired = _inFlight.Where(r => now - r.Value.AdmittedTicks >= _settings.InFlightLease.Ticks).ToList();
-        foreach (var (requestId, lease) in expired)
-        {
-            _inFlight.Remove(requestId);
-            _limiter!.Complete(now, lease.EstimatedTokens, lease.EstimatedTokens); // usage unknown: keep the estimate
-        }
-
-        if (expired.Count > 0)
-        {
-            _log.Warning("Key {0}: {1} in-flight request(s) never completed; their slots were released", _keyId, expired.Count);
+            // The shard answers by sending StopEntity, buffering this key's messages until we are gone.
+            Context.Parent.Tell(new Passivate(StopEntity.Instance));
         }
     }
 
-    // --- Replies ------------------------------------------------------------------------------------------
-
-    private KeyState State()
+    private void BeginStop()
     {
-        if (_key is not { } key || _limiter is null || _budget is null)
+        Context.SetReceiveTimeout(null);
+        if (!_state.Exists)
         {
-            return KeyState.NotFound(_keyId);
+            Context.Stop(Self);
+            return;
         }
 
-        var now = NowTicks;
-        var wall = _clock.GetUtcNow();
-        return new KeyState(
-            _keyId, true, key.Name, key.Source, key.Rpm, key.Tpm, key.MaxConcurrent,
-            _limiter.RequestStatus(now)?.Remaining, _limiter.Export(now).Tokens?.Level,
-            _limiter.InFlight, key.BudgetUsd, key.BudgetPeriod, _budget.Spent(wall), _totalSpent, _budget.ResetsAt(wall),
-            _revokedAt is not null, _revokedAt, key.Models, _createdAt, key.At);
+        Become(Stopping);
+        Timers.StartSingleTimer(StopTimer, StopTimeoutTick.Instance, _settings.StopTimeout);
+        var final = _state.CloseSpendBatch();
+        if (final.Events.Count > 0)
+        {
+            Timers.Cancel(FlushTimer);
+            PersistAllAsync(final.Events, e => _state = _state.Apply(e));
+        }
+
+        // Spend batches may still wait inside Akka.Persistence for an earlier write to finish; stopping now
+        // would drop them. DeferAsync runs after every earlier PersistAsync handler, so the snapshot's
+        // sequence number covers all spend.
+        DeferAsync(StopEntity.Instance, _ =>
+        {
+            _finalSnapshotSequenceNr = SnapshotSequenceNr;
+            SaveSnapshot(_state.ToSnapshot(Now));
+        });
     }
-
-    private AdmitResult Refusal(Admit m, AdmitRefusal reason, TimeSpan? retryAfter, long? nowTicks = null)
-    {
-        var now = nowTicks ?? NowTicks;
-        return new AdmitResult(
-            _keyId, m.RequestId, false, reason, retryAfter is { } r ? CeilMs(r) : null,
-            Info(_limiter?.RequestStatus(now)), Info(_limiter?.TokenStatus(now)));
-    }
-
-    private AdmitResult Result(Admit m, AdmitDecision d)
-    {
-        var reason = d.RefusedBy switch
-        {
-            null => AdmitRefusal.None,
-            LimitKind.Requests => AdmitRefusal.Requests,
-            LimitKind.Tokens => AdmitRefusal.Tokens,
-            LimitKind.Concurrency => AdmitRefusal.Concurrency,
-            LimitKind.NeverFits => AdmitRefusal.NeverFits,
-            _ => throw new ArgumentOutOfRangeException(nameof(d), d.RefusedBy, "Unknown limit"),
-        };
-        var retryAfter = d.RetryAfter is { } r && r != TimeSpan.MaxValue ? CeilMs(r) : (long?)null;
-        return new AdmitResult(_keyId, m.RequestId, d.Admitted, reason, retryAfter, Info(d.Requests), Info(d.Tokens));
-    }
-
-    private static RateLimitInfo? Info(LimitStatus? s) =>
-        s is { } v ? new RateLimitInfo(v.Limit, v.Remaining, CeilMs(v.ResetAfter)) : null;
-
-    // Rounded up: a client that waits exactly this long must find the allowance there.
-    private static long CeilMs(TimeSpan t) => (t.Ticks + TimeSpan.TicksPerMillisecond - 1) / TimeSpan.TicksPerMillisecond;
-
-    // --- Validation ---------------------------------------------------------------------------------------
-
-    private string? ValidateUpsert(Upsert m)
-    {
-        if (m.KeyId != _keyId)
-        {
-            return "Upsert routed to the wrong key";
-        }
-
-        if (!ApiKeyHash.IsValid(m.KeyHash) || !m.KeyHash.StartsWith(_keyId.Value, StringComparison.OrdinalIgnoreCase))
-        {
-            return $"KeyHash must be the key's SHA-256 hex, starting with the key id {_keyId}";
-        }
-
-        if (_key is not null && !string.Equals(_key.KeyHash, m.KeyHash, StringComparison.OrdinalIgnoreCase))
-        {
-            return $"Another key already has id {_keyId}";
-        }
-
-        if (string.IsNullOrWhiteSpace(m.Name))
-        {
-            return "Name is required";
-        }
-
-        if (m.BudgetUsd < 0)
-        {
-            return "BudgetUsd cannot be negative";
-        }
-
-        return new KeyLimits(m.Rpm, m.Tpm, m.MaxConcurrent).Validate();
-    }
-
-    private static bool SameDefinition(KeyUpserted k, Upsert m) =>
-        k.Name == m.Name && k.Rpm == m.Rpm && k.Tpm == m.Tpm && k.MaxConcurrent == m.MaxConcurrent
-        && k.BudgetUsd == m.BudgetUsd && k.BudgetPeriod == m.BudgetPeriod && k.Source == m.Source
-        && k.Models.SequenceEqual(m.Models, StringComparer.Ordinal);
-
-    private static KeyLimits LimitsOf(KeyUpserted k) => new(k.Rpm, k.Tpm, k.MaxConcurrent);
 
     // --- Messages -----------------------------------------------------------------------------------------
 
@@ -621,17 +293,5 @@ public sealed class ApiKeyActor : ReceivePersistentActor, IWithTimers
     private sealed class StopTimeoutTick : INoSerializationVerificationNeeded, INotInfluenceReceiveTimeout
     {
         public static readonly StopTimeoutTick Instance = new();
-    }
-
-    private readonly record struct Lease(int EstimatedTokens, long AdmittedTicks);
-
-    private readonly record struct PendingSpend(decimal CostUsd, int Requests, long Tokens, DateTimeOffset LastAt, DateTimeOffset PeriodStart)
-    {
-        public static readonly PendingSpend Empty = default;
-
-        public PendingSpend Add(decimal costUsd, int tokens, DateTimeOffset at, DateTimeOffset periodStart) =>
-            new(CostUsd + costUsd, Requests + 1, Tokens + tokens, at, periodStart);
-
-        public SpendRecorded ToEvent(ApiKeyId keyId) => new(keyId, CostUsd, Requests, Tokens, LastAt);
     }
 }

@@ -6,12 +6,12 @@ namespace Router.Actors.RateLimiting;
 /// A key's spending limit over a UTC calendar period (day, month) or over its whole life. Spend is recorded
 /// after a request completes, so admission can overshoot the limit by what is in flight when it is reached;
 /// the alternative (reserving a cost estimate per request) would refuse requests that would have fit.
-/// Pure: the wall-clock time comes as an argument; calendar periods need wall-clock, not monotonic, time.
+/// Pure and immutable (it is part of <see cref="ApiKeyState"/>): the wall-clock time comes as an argument;
+/// calendar periods need wall-clock, not monotonic, time. Reads roll over lazily: a period that has ended
+/// reads as an empty one, and <see cref="Record"/> starts the new period.
 /// </summary>
-public sealed class Budget
+public sealed record Budget
 {
-    private decimal _spent;
-
     public Budget(decimal? limitUsd, BudgetPeriod period, DateTimeOffset now)
     {
         ThrowIfInvalid(limitUsd);
@@ -21,69 +21,62 @@ public sealed class Budget
     }
 
     /// <summary>The limit in USD; null means no limit (spend is still counted).</summary>
-    public decimal? LimitUsd { get; private set; }
+    public decimal? LimitUsd { get; private init; }
 
-    public BudgetPeriod Period { get; private set; }
+    public BudgetPeriod Period { get; private init; }
 
-    /// <summary>Start of the period <see cref="SpentUsd"/> belongs to (UTC).</summary>
-    public DateTimeOffset PeriodStart { get; private set; }
+    /// <summary>Start of the period <see cref="SpentUsd"/> belongs to (UTC); see <see cref="CurrentPeriodStart"/> for "now".</summary>
+    public DateTimeOffset PeriodStart { get; private init; }
 
     /// <summary>Spend in the period starting at <see cref="PeriodStart"/>; call <see cref="Spent"/> for "now".</summary>
-    public decimal SpentUsd => _spent;
+    public decimal SpentUsd { get; private init; }
 
     /// <summary>Rebuilds a budget from a snapshot; it rolls over on first use if the period has ended.</summary>
-    public static Budget Restore(decimal? limitUsd, BudgetPeriod period, decimal spentUsd, DateTimeOffset periodStart)
-    {
-        return new Budget(limitUsd, period, periodStart) { _spent = spentUsd, PeriodStart = periodStart };
-    }
+    public static Budget Restore(decimal? limitUsd, BudgetPeriod period, decimal spentUsd, DateTimeOffset periodStart) =>
+        new(limitUsd, period, periodStart) { SpentUsd = spentUsd, PeriodStart = periodStart };
+
+    /// <summary>Start of the period containing <paramref name="now"/>.</summary>
+    public DateTimeOffset CurrentPeriodStart(DateTimeOffset now) => HasEnded(now) ? StartOf(Period, now) : PeriodStart;
 
     /// <summary>Spend in the period containing <paramref name="now"/>.</summary>
-    public decimal Spent(DateTimeOffset now)
-    {
-        Roll(now);
-        return _spent;
-    }
+    public decimal Spent(DateTimeOffset now) => HasEnded(now) ? 0m : SpentUsd;
 
-    public bool IsExhausted(DateTimeOffset now) => LimitUsd is { } limit && Spent(now) >= limit;
+    /// <summary>Whether the limit is reached, counting <paramref name="extraUsd"/> (spent in the current period, not recorded here) on top.</summary>
+    public bool IsExhausted(DateTimeOffset now, decimal extraUsd = 0m) => LimitUsd is { } limit && Spent(now) + extraUsd >= limit;
 
     /// <summary>
     /// Adds <paramref name="costUsd"/> spent at <paramref name="at"/>. Spend dated before the current period
-    /// is ignored: it belongs to a period that is over (a late or replayed record must not count twice).
+    /// is ignored (the same budget comes back): it belongs to a period that is over, and a late or replayed
+    /// record must not count twice.
     /// </summary>
-    /// <returns>True when the spend counted against the current period.</returns>
-    public bool Record(decimal costUsd, DateTimeOffset at)
+    public Budget Record(decimal costUsd, DateTimeOffset at)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(costUsd);
         if (at < PeriodStart)
         {
-            return false;
+            return this;
         }
 
-        Roll(at);
-        _spent += costUsd;
-        return true;
+        var current = HasEnded(at) ? this with { PeriodStart = StartOf(Period, at), SpentUsd = 0m } : this;
+        return current with { SpentUsd = current.SpentUsd + costUsd };
     }
 
     /// <summary>When the period containing <paramref name="now"/> ends; null for <see cref="BudgetPeriod.Total"/>.</summary>
-    public DateTimeOffset? ResetsAt(DateTimeOffset now)
-    {
-        Roll(now);
-        return EndOf(Period, PeriodStart);
-    }
+    public DateTimeOffset? ResetsAt(DateTimeOffset now) => EndOf(Period, CurrentPeriodStart(now));
 
     /// <summary>
-    /// Changes limit and period. Spend so far is kept when the period changes: it is the best available
-    /// figure (the new period's exact spend is not known), and forgetting it would hand out budget.
+    /// Changes limit and period. Spend of the period containing <paramref name="now"/> is kept when the period
+    /// changes: it is the best available figure (the new period's exact spend is not known), and forgetting it
+    /// would hand out budget. Spend of a period already over is not carried into the new one.
     /// </summary>
-    public void Reconfigure(decimal? limitUsd, BudgetPeriod period, DateTimeOffset now)
+    public Budget Reconfigure(decimal? limitUsd, BudgetPeriod period, DateTimeOffset now)
     {
         ThrowIfInvalid(limitUsd);
-        LimitUsd = limitUsd;
-        if (period != Period)
-        {
-            Period = period;
-            PeriodStart = StartOf(period, now);
-        }
+        // Rolling first gives what the mutable budget gave live, where every read rolled it.
+        var current = HasEnded(now) ? this with { PeriodStart = StartOf(Period, now), SpentUsd = 0m } : this;
+        return period == Period
+            ? current with { LimitUsd = limitUsd }
+            : current with { LimitUsd = limitUsd, Period = period, PeriodStart = StartOf(period, now) };
     }
 
     public static DateTimeOffset StartOf(BudgetPeriod period, DateTimeOffset now)
@@ -105,14 +98,7 @@ public sealed class Budget
         _ => null,
     };
 
-    private void Roll(DateTimeOffset now)
-    {
-        if (EndOf(Period, PeriodStart) is { } end && now >= end)
-        {
-            PeriodStart = StartOf(Period, now);
-            _spent = 0;
-        }
-    }
+    private bool HasEnded(DateTimeOffset now) => EndOf(Period, PeriodStart) is { } end && now >= end;
 
     private static void ThrowIfInvalid(decimal? limitUsd)
     {
