@@ -94,21 +94,24 @@ public static partial class OpenAiChatWire
         }
 
         // Anthropic message index (-1 for the system prompt) and the first content block of canonical message `message`.
+        // The Anthropic ingress makes one canonical message of each Anthropic message, except a user turn with
+        // tool_result blocks: one Tool message per result, then a User message with the rest. So a new Anthropic message
+        // starts at every message but a Tool or User one right after a Tool one. Consecutive user (or assistant) turns
+        // are separate Anthropic messages: grouping by side put an image refusal in the wrong message (found by
+        // RefusalProperties.Refusals_of_anthropic_clients_name_a_field_of_their_body).
         private (int Index, int Block) Locate(int message)
         {
             var messages = _request.Messages;
             var index = -1;
             var block = 0;
-            var side = -1; // 0 user side (user and tool results), 1 assistant
             for (var k = 0; k <= message; k++)
             {
                 var m = messages[k];
                 if (m.Role == ChatRole.System && index < 0) continue;
-                var s = m.Role == ChatRole.Assistant ? 1 : 0;
-                if (s != side)
+                var sameTurn = m.Role != ChatRole.Assistant && k > 0 && messages[k - 1].Role == ChatRole.Tool;
+                if (!sameTurn)
                 {
                     index++;
-                    side = s;
                     block = 0;
                 }
                 if (k == message) break;
