@@ -141,7 +141,7 @@ internal static class Expressible
             var cached = system.Any(m => m.Parts.Any(p => p.CacheControlJson is not null));
             list.Add(cached
                 ? new ChatMessage(ChatRole.System, system.SelectMany(m => m.Parts).Where(p => p is TextPart { Text.Length: > 0 }).ToList())
-                : new ChatMessage(ChatRole.System, string.Join("\n\n", system.Select(m => m.Text))));
+                : new ChatMessage(ChatRole.System, JoinSystem(system)));
         }
 
         for (var i = 0; i < messages.Count; i++)
@@ -167,6 +167,14 @@ internal static class Expressible
             }
         }
         return list;
+    }
+
+    // The separator goes between messages once some text has been written: leading empty prompts leave no trace.
+    private static string JoinSystem(List<ChatMessage> system)
+    {
+        var text = "";
+        foreach (var m in system) text = text.Length > 0 ? text + "\n\n" + m.Text : m.Text;
+        return text;
     }
 
     // Anthropic has no image detail setting (AnthropicWire remarks).
