@@ -29,6 +29,9 @@ public static partial class OpenAiChatWire
         }
         if (request.TopK is not null)
             return Invalid("'top_k' is not supported by this model's OpenAI Chat Completions upstream.", "top_k");
+        // NaN passes every range check (a gRPC client can send it) and JSON cannot hold it: WriteRequest would throw
+        // an ArgumentException, a 500 (found by RobustnessProperties.Translators_throw_only_400s_on_any_canonical_request).
+        if (NonFinite(request) is { } number) return Invalid($"'{number}' must be a finite number.", number);
         if (request.Stop is { Count: > 4 })
         {
             var param = anthropic ? "stop_sequences" : "stop";
@@ -63,6 +66,13 @@ public static partial class OpenAiChatWire
         }
         return null;
     }
+
+    private static string? NonFinite(ChatRequest r) =>
+        !double.IsFinite(r.Temperature ?? 0) ? "temperature"
+        : !double.IsFinite(r.TopP ?? 0) ? "top_p"
+        : !double.IsFinite(r.PresencePenalty ?? 0) ? "presence_penalty"
+        : !double.IsFinite(r.FrequencyPenalty ?? 0) ? "frequency_penalty"
+        : null;
 
     /// <summary>Maps canonical message and part indexes back to the client's notation for error <c>param</c>s.</summary>
     private readonly struct MessagePaths
