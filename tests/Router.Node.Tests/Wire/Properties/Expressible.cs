@@ -243,10 +243,4 @@ internal static class Expressible
     /// <summary>Responses has a status, not a finish reason: "completed" reads back as tool calls when there are calls, else stop.</summary>
     public static FinishReason ResponsesFinish(FinishReason reason, bool hasCalls) =>
         reason is FinishReason.Length or FinishReason.ContentFilter ? reason : hasCalls ? FinishReason.ToolCalls : FinishReason.Stop;
-
-    public static string Compact(string json)
-    {
-        using var doc = JsonDocument.Parse(json);
-        return JsonSerializer.Serialize(doc.RootElement);
-    }
 }

@@ -177,6 +177,33 @@ public sealed class RefusalProperties
             Assert.True(type.GetString() is "image" or "image_url", $"'{refusal.Param}' points at a {type} block: {body}");
     }
 
+    [Fact]
+    public void A_nan_sampling_value_is_refused_by_both_wires_instead_of_failing_the_writer()
+    {
+        // gRPC range checks (`is < 0 or > 2`) let NaN through; JSON cannot hold it.
+        var request = new ChatRequest { Model = "m", Messages = [new ChatMessage(ChatRole.User, "hi")], Temperature = double.NaN };
+
+        Assert.Equal("temperature", OpenAiChatWire.Unsupported(request)?.Param);
+        Assert.Equal("temperature", AnthropicWire.Unsupported(request)?.Param);
+        Assert.Equal("top_p", AnthropicWire.Unsupported(request with { Temperature = null, TopP = double.NaN })?.Param);
+    }
+
+    [Fact]
+    public void An_image_in_a_tool_result_after_two_user_turns_is_named_in_its_own_anthropic_message()
+    {
+        var body = """
+            {"model":"m","max_tokens":10,"messages":[
+              {"role":"user","content":"a"},{"role":"user","content":"b"},
+              {"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"f","input":{}}]},
+              {"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":[
+                {"type":"text","text":"chart"},{"type":"image","source":{"type":"url","url":"https://x.test/c.png"}}]}]}]}
+            """;
+
+        var refusal = OpenAiChatWire.Unsupported(Parse(body, AnthropicWire.ParseRequest));
+
+        Assert.Equal("messages.3.content.0.content.1", refusal?.Param);
+    }
+
     /// <summary>Follows a <c>param</c> in either notation (<c>messages[2].content[0].image_url.url</c>, <c>messages.2.content.0</c>).</summary>
     public static JsonElement? Resolve(JsonElement root, string path)
     {
