@@ -26,6 +26,10 @@ public static partial class AnthropicWire
             return Refuse("presence_penalty", "Anthropic Messages deployments do not support 'presence_penalty'.");
         if (request.FrequencyPenalty is { } fp && fp != 0)
             return Refuse("frequency_penalty", "Anthropic Messages deployments do not support 'frequency_penalty'.");
+        // NaN passes every range check (a gRPC client can send it) and JSON cannot hold it: WriteRequest would throw
+        // an ArgumentException, a 500 (found by RobustnessProperties.Translators_throw_only_400s_on_any_canonical_request).
+        if (request.Temperature is { } nt && !double.IsFinite(nt)) return Refuse("temperature", "'temperature' must be a finite number.");
+        if (request.TopP is { } np && !double.IsFinite(np)) return Refuse("top_p", "'top_p' must be a finite number.");
         if (request.Temperature is > 1)
             return Refuse("temperature", $"Anthropic Messages deployments take 'temperature' between 0 and 1, not {request.Temperature}.");
         if (request.Stop is { } stop)

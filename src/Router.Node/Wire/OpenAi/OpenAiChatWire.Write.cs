@@ -29,6 +29,9 @@ public static partial class OpenAiChatWire
         }
         if (request.TopK is not null)
             return Invalid("'top_k' is not supported by this model's OpenAI Chat Completions upstream.", "top_k");
+        // NaN passes every range check (a gRPC client can send it) and JSON cannot hold it: WriteRequest would throw
+        // an ArgumentException, a 500 (found by RobustnessProperties.Translators_throw_only_400s_on_any_canonical_request).
+        if (NonFinite(request) is { } number) return Invalid($"'{number}' must be a finite number.", number);
         if (request.Stop is { Count: > 4 })
         {
             var param = anthropic ? "stop_sequences" : "stop";
@@ -64,6 +67,13 @@ public static partial class OpenAiChatWire
         return null;
     }
 
+    private static string? NonFinite(ChatRequest r) =>
+        !double.IsFinite(r.Temperature ?? 0) ? "temperature"
+        : !double.IsFinite(r.TopP ?? 0) ? "top_p"
+        : !double.IsFinite(r.PresencePenalty ?? 0) ? "presence_penalty"
+        : !double.IsFinite(r.FrequencyPenalty ?? 0) ? "frequency_penalty"
+        : null;
+
     /// <summary>Maps canonical message and part indexes back to the client's notation for error <c>param</c>s.</summary>
     private readonly struct MessagePaths
     {
@@ -94,21 +104,24 @@ public static partial class OpenAiChatWire
         }
 
         // Anthropic message index (-1 for the system prompt) and the first content block of canonical message `message`.
+        // The Anthropic ingress makes one canonical message of each Anthropic message, except a user turn with
+        // tool_result blocks: one Tool message per result, then a User message with the rest. So a new Anthropic message
+        // starts at every message but a Tool or User one right after a Tool one. Consecutive user (or assistant) turns
+        // are separate Anthropic messages: grouping by side put an image refusal in the wrong message (found by
+        // RefusalProperties.Refusals_of_anthropic_clients_name_a_field_of_their_body).
         private (int Index, int Block) Locate(int message)
         {
             var messages = _request.Messages;
             var index = -1;
             var block = 0;
-            var side = -1; // 0 user side (user and tool results), 1 assistant
             for (var k = 0; k <= message; k++)
             {
                 var m = messages[k];
                 if (m.Role == ChatRole.System && index < 0) continue;
-                var s = m.Role == ChatRole.Assistant ? 1 : 0;
-                if (s != side)
+                var sameTurn = m.Role != ChatRole.Assistant && k > 0 && messages[k - 1].Role == ChatRole.Tool;
+                if (!sameTurn)
                 {
                     index++;
-                    side = s;
                     block = 0;
                 }
                 if (k == message) break;
