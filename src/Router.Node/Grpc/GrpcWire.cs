@@ -28,12 +28,13 @@ public static partial class GrpcWire
         var callIds = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < r.Messages.Count; i++) messages.Add(MapMessage(r.Messages[i], $"messages[{i}]", callIds));
 
-        if (r.HasTemperature && r.Temperature is < 0 or > 2) throw Invalid("temperature must be within [0, 2]", "temperature");
-        if (r.HasTopP && r.TopP is < 0 or > 1) throw Invalid("top_p must be within [0, 1]", "top_p");
+        // Written as "not within", so NaN (which compares false with everything) is refused too.
+        if (r.HasTemperature && r.Temperature is not (>= 0 and <= 2)) throw Invalid("temperature must be within [0, 2]", "temperature");
+        if (r.HasTopP && r.TopP is not (>= 0 and <= 1)) throw Invalid("top_p must be within [0, 1]", "top_p");
         if (r.HasMaxTokens && r.MaxTokens < 1) throw Invalid("max_tokens must be at least 1", "max_tokens");
         if (r.HasTopK && r.TopK < 1) throw Invalid("top_k must be at least 1", "top_k");
-        if (r.HasPresencePenalty && r.PresencePenalty is < -2 or > 2) throw Invalid("presence_penalty must be within [-2, 2]", "presence_penalty");
-        if (r.HasFrequencyPenalty && r.FrequencyPenalty is < -2 or > 2) throw Invalid("frequency_penalty must be within [-2, 2]", "frequency_penalty");
+        if (r.HasPresencePenalty && r.PresencePenalty is not (>= -2 and <= 2)) throw Invalid("presence_penalty must be within [-2, 2]", "presence_penalty");
+        if (r.HasFrequencyPenalty && r.FrequencyPenalty is not (>= -2 and <= 2)) throw Invalid("frequency_penalty must be within [-2, 2]", "frequency_penalty");
 
         var tools = new List<ToolDefinition>(r.Tools.Count);
         for (var i = 0; i < r.Tools.Count; i++)

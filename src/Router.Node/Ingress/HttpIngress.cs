@@ -108,7 +108,23 @@ public static class HttpIngress
     public static async Task<T> ReadAsync<T>(HttpContext http, IngressSettings settings, Func<JsonElement, ReadOnlyMemory<byte>, T> parse)
     {
         var (doc, body) = await ReadJsonBodyAsync(http, settings.MaxBodyBytes).ConfigureAwait(false);
-        using (doc) return parse(doc.RootElement, body);
+        using (doc) return ParseBody(doc.RootElement, body, parse);
+    }
+
+    /// <summary>Runs an ingress's parser over a parsed body, so that every malformed input ends as a 400.</summary>
+    public static T ParseBody<T>(JsonElement root, ReadOnlyMemory<byte> body, Func<JsonElement, ReadOnlyMemory<byte>, T> parse)
+    {
+        try
+        {
+            return parse(root, body);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // JSON text may hold a \u escape of a lone surrogate (\ud800): the document accepts it, reading the string
+            // as .NET text cannot. That is the client's malformed input, not Router's failure.
+            throw new RouterException(RouterErrorCode.InvalidRequest,
+                "The request contains a string that is not valid Unicode (a lone surrogate escape such as \\ud800). " + ex.Message);
+        }
     }
 
     /// <summary>

@@ -84,6 +84,21 @@ public sealed class HttpErrorTests(GatewayFixture fixture) : IClassFixture<Gatew
 
     [Theory]
     [MemberData(nameof(Protocols))]
+    public async Task A_lone_surrogate_escape_in_the_content_is_400_not_500(string protocol)
+    {
+        var body = protocol == "openai"
+            ? """{"model":"sim-e2e","messages":[{"role":"user","content":"broken \ud800 text"}]}"""
+            : """{"model":"sim-e2e","max_tokens":10,"messages":[{"role":"user","content":"broken \ud800 text"}]}""";
+
+        using var response = await SendAsync(protocol, body);
+
+        var error = await response.AssertErrorAsync(protocol, HttpStatusCode.BadRequest, openAiCode: null, "invalid_request_error");
+        Assert.Contains("not valid Unicode", (string?)error["message"]);
+        await Node.AssertStillServesAsync();
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
     public async Task Missing_messages_is_400_naming_the_field(string protocol)
     {
         var body = protocol == "openai" ? """{"model":"sim-e2e"}""" : """{"model":"sim-e2e","max_tokens":10}""";

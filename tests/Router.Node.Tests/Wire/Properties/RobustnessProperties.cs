@@ -57,7 +57,8 @@ public sealed class RobustnessProperties
         using var doc = JsonDocument.Parse(bytes);
         try
         {
-            return parse(doc.RootElement, bytes);
+            // Through the ingresses' own guard, as a request body is parsed in production.
+            return Router.Node.Ingress.HttpIngress.ParseBody(doc.RootElement, bytes, parse);
         }
         catch (RouterException ex)
         {
@@ -90,7 +91,7 @@ public sealed class RobustnessProperties
             select body, b => b), sample =>
         {
             // JsonDocument.Parse accepts "\ud800"; only JsonElement.GetString finds it is not text, with an
-            // InvalidOperationException that no ingress turns into a 400.
+            // InvalidOperationException that the ingresses' guard must turn into a 400.
             foreach (var (name, parse) in Parsers) ParseOrRefuse(sample.Value, parse, name);
         });
 
