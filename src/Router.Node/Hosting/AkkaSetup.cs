@@ -122,8 +122,13 @@ public static class AkkaSetup
           # Twice a second instead of once: an unreachable member is noticed, and a downed one removed, ~0.5 s sooner.
           unreachable-nodes-reaper-interval = 500ms
           leader-actions-interval = 500ms
+          # The first seed joins itself only after this long without an answer from the other seeds. Seeds that are up
+          # answer at once (InitJoinNack on a cold start, InitJoinAck in a running cluster), so this only decides how
+          # long a restarted first seed keeps asking a running cluster whose answers are briefly held back (its old
+          # incarnation is still quarantined there for a few seconds): 2 s was short enough for it to form an island
+          # of its own beside the cluster, which the partition test caught.
+          seed-node-timeout = 12s
           # Seeds started together find each other sooner (the default 5 s retry doubles a cold start).
-          seed-node-timeout = 2s
           retry-unsuccessful-join-after = 2s
           sharding {
             # Regions re-register with a moved coordinator and re-ask for shard homes this often.
