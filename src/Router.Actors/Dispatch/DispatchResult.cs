@@ -12,7 +12,7 @@ public sealed record ServedBy(Deployment Deployment, string? ProviderKeyId, int 
 public sealed record DispatchedCompletion(ChatCompletion Completion, ServedBy ServedBy);
 
 /// <summary>Finished embeddings.</summary>
-public sealed record DispatchedEmbeddings(EmbeddingResult Result, ServedBy ServedBy);
+public sealed record DispatchedEmbeddings(EmbeddingResult Embeddings, ServedBy ServedBy);
 
 /// <summary>
 /// A stream that has produced its first committing event, so it is committed to one deployment: from here on a failure

@@ -139,7 +139,7 @@ internal sealed partial class PipelineBatchWork(
         w.WriteNumber("status_code", 200);
         w.WriteString("request_id", execution.Ticket.RequestId);
         w.WritePropertyName("body");
-        if (execution.Result.Raw is { } raw) WriteRaw(w, raw.Json, execution.Plan.RequestedModel);
+        if (execution.Embeddings.Raw is { } raw) WriteRaw(w, raw.Json, execution.Plan.RequestedModel);
         else
         {
             var grpc = Router.Node.Grpc.GrpcWire.MapEmbedResponse(execution);
@@ -159,8 +159,8 @@ internal sealed partial class PipelineBatchWork(
             w.WriteEndArray();
             w.WriteString("model", execution.Plan.RequestedModel);
             w.WriteStartObject("usage");
-            w.WriteNumber("prompt_tokens", execution.Result.PromptTokens);
-            w.WriteNumber("total_tokens", execution.Result.PromptTokens);
+            w.WriteNumber("prompt_tokens", execution.Embeddings.PromptTokens);
+            w.WriteNumber("total_tokens", execution.Embeddings.PromptTokens);
             w.WriteEndObject();
             w.WriteEndObject();
         }

@@ -254,10 +254,10 @@ public static partial class GrpcWire
         var response = new G.EmbedResponse
         {
             Model = execution.Plan.RequestedModel,
-            Usage = MapUsage(new TokenUsage(execution.Result.PromptTokens, 0)),
+            Usage = MapUsage(new TokenUsage(execution.Embeddings.PromptTokens, 0)),
             ServedBy = MapServedBy(execution.ServedBy),
         };
-        if (execution.Result.Vectors is { } vectors)
+        if (execution.Embeddings.Vectors is { } vectors)
         {
             for (var i = 0; i < vectors.Count; i++)
             {
@@ -267,7 +267,7 @@ public static partial class GrpcWire
             }
             return response;
         }
-        using var doc = JsonDocument.Parse(execution.Result.Raw!.Json);
+        using var doc = JsonDocument.Parse(execution.Embeddings.Raw!.Json);
         foreach (var item in doc.RootElement.GetProperty("data").EnumerateArray())
         {
             var e = new G.Embedding { Index = item.TryGetProperty("index", out var ix) ? ix.GetInt32() : response.Data.Count };

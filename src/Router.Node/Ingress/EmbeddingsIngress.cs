@@ -26,12 +26,12 @@ public static class EmbeddingsIngress
             var execution = await pipeline.EmbedAsync(key, request, http.RequestAborted);
             WriteHeaders(http.Response, execution);
             var model = execution.Plan.RequestedModel;
-            if (execution.Result.Raw is { } raw)
+            if (execution.Embeddings.Raw is { } raw)
             {
                 await HttpIngress.WriteRawJsonAsync(http.Response, raw.Json, model);
                 return;
             }
-            await HttpIngress.WriteJsonAsync(http.Response, 200, w => Write(w, model, request, execution.Result));
+            await HttpIngress.WriteJsonAsync(http.Response, 200, w => Write(w, model, request, execution.Embeddings));
         }
         catch (RouterException ex)
         {

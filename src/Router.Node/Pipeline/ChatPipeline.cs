@@ -41,7 +41,7 @@ public sealed class EmbeddingExecution
     public required AdmissionTicket Ticket { get; init; }
     public required ServedBy ServedBy { get; init; }
     public required RoutePlan Plan { get; init; }
-    public required EmbeddingResult Result { get; init; }
+    public required EmbeddingResult Embeddings { get; init; }
 }
 
 /// <summary>
@@ -169,9 +169,9 @@ public sealed class ChatPipeline(
         try
         {
             var done = await dispatcher.EmbedAsync(request, plan, inputTokens, cancellationToken).ConfigureAwait(false);
-            var used = new TokenUsage(done.Result.PromptTokens > 0 ? done.Result.PromptTokens : inputTokens, 0);
+            var used = new TokenUsage(done.Embeddings.PromptTokens > 0 ? done.Embeddings.PromptTokens : inputTokens, 0);
             Finish(ticket, request.Model, stream: false, done.ServedBy, used, started, UsageOutcome.Success);
-            return new EmbeddingExecution { Ticket = ticket, ServedBy = done.ServedBy, Plan = plan, Result = done.Result };
+            return new EmbeddingExecution { Ticket = ticket, ServedBy = done.ServedBy, Plan = plan, Embeddings = done.Embeddings };
         }
         catch (RouterException ex)
         {
