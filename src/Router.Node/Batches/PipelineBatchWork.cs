@@ -43,8 +43,8 @@ internal sealed partial class PipelineBatchWork(
             var body = Encoding.UTF8.GetBytes(item.Body);
             using var doc = JsonDocument.Parse(body);
             // A batch answer is one JSON body: a streamed request is run as a plain one.
-            if (embeddings) embed = EmbeddingsIngress.Parse(doc.RootElement, body);
-            else chat = OpenAiChatWire.ParseRequest(doc.RootElement, StripStream(body)) with { Stream = false, IncludeUsage = false };
+            if (embeddings) embed = HttpIngress.ParseBody(doc.RootElement, body, EmbeddingsIngress.Parse);
+            else chat = HttpIngress.ParseBody(doc.RootElement, StripStream(body), OpenAiChatWire.ParseRequest) with { Stream = false, IncludeUsage = false };
         }
         catch (RouterException ex)
         {
@@ -59,7 +59,7 @@ internal sealed partial class PipelineBatchWork(
             if (embed is not null)
             {
                 var done = await pipeline.EmbedAsync(PresentedKeyPlaceholder, embed, cancellationToken).ConfigureAwait(false);
-                return new BatchItemOutcome.Done(true, EmbeddingsLine(job, item, done));
+                return new BatchItemOutcome.Done(true, EmbeddingsLine(job, item, done, embed.EncodingFormat));
             }
             var execution = await pipeline.ExecuteAsync(PresentedKeyPlaceholder, chat!, cancellationToken).ConfigureAwait(false);
             return new BatchItemOutcome.Done(true, SuccessLine(job, item, execution));
@@ -133,37 +133,14 @@ internal sealed partial class PipelineBatchWork(
         w.WriteNull("error");
     });
 
-    private string EmbeddingsLine(BatchJobSpec job, BatchItem item, EmbeddingExecution execution) => Line(job, item, w =>
+    private static string EmbeddingsLine(BatchJobSpec job, BatchItem item, EmbeddingExecution execution, string? encodingFormat) => Line(job, item, w =>
     {
         w.WriteStartObject("response");
         w.WriteNumber("status_code", 200);
         w.WriteString("request_id", execution.Ticket.RequestId);
         w.WritePropertyName("body");
         if (execution.Embeddings.Raw is { } raw) WriteRaw(w, raw.Json, execution.Plan.RequestedModel);
-        else
-        {
-            var grpc = Router.Node.Grpc.GrpcWire.MapEmbedResponse(execution);
-            w.WriteStartObject();
-            w.WriteString("object", "list");
-            w.WriteStartArray("data");
-            foreach (var e in grpc.Data)
-            {
-                w.WriteStartObject();
-                w.WriteString("object", "embedding");
-                w.WriteNumber("index", e.Index);
-                w.WriteStartArray("embedding");
-                foreach (var v in e.Values) w.WriteNumberValue(v);
-                w.WriteEndArray();
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteString("model", execution.Plan.RequestedModel);
-            w.WriteStartObject("usage");
-            w.WriteNumber("prompt_tokens", execution.Embeddings.PromptTokens);
-            w.WriteNumber("total_tokens", execution.Embeddings.PromptTokens);
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
+        else EmbeddingsIngress.Write(w, execution.Plan.RequestedModel, encodingFormat, execution.Embeddings);
         w.WriteEndObject();
         w.WriteNull("error");
     });

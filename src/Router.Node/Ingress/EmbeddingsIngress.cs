@@ -24,30 +24,19 @@ public static class EmbeddingsIngress
                 ?? throw new RouterException(RouterErrorCode.Unauthorized, "You didn't provide an API key.");
             var request = await HttpIngress.ReadAsync(http, settings, Parse);
             var execution = await pipeline.EmbedAsync(key, request, http.RequestAborted);
-            WriteHeaders(http.Response, execution);
+            HttpIngress.WriteRouterHeaders(http.Response, execution.Ticket, execution.ServedBy, execution.Plan);
             var model = execution.Plan.RequestedModel;
             if (execution.Embeddings.Raw is { } raw)
             {
                 await HttpIngress.WriteRawJsonAsync(http.Response, raw.Json, model);
                 return;
             }
-            await HttpIngress.WriteJsonAsync(http.Response, 200, w => Write(w, model, request, execution.Embeddings));
+            await HttpIngress.WriteJsonAsync(http.Response, 200, w => Write(w, model, request.EncodingFormat, execution.Embeddings));
         }
         catch (RouterException ex)
         {
             await OpenAiIngress.WriteErrorAsync(http.Response, ex);
         }
-    }
-
-    private static void WriteHeaders(HttpResponse response, EmbeddingExecution execution)
-    {
-        var h = response.Headers;
-        h["x-router-request-id"] = execution.Ticket.RequestId;
-        h["x-router-model"] = execution.ServedBy.Deployment.ModelId;
-        h["x-router-deployment"] = execution.ServedBy.Deployment.Id;
-        if (execution.ServedBy.ProviderKeyId is { } keyId) h["x-router-provider-key"] = keyId;
-        h["x-router-attempts"] = execution.ServedBy.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        HttpIngress.WriteRateLimitHeaders(response, execution.Ticket.Limits);
     }
 
     /// <summary>Maps an OpenAI embeddings request into canonical form, refusing what OpenAI refuses with the same <c>param</c>.</summary>
@@ -118,7 +107,8 @@ public static class EmbeddingsIngress
         return n;
     }
 
-    private static void Write(Utf8JsonWriter w, string model, EmbeddingRequest request, EmbeddingResult result)
+    /// <summary>OpenAI's embeddings answer for vectors Router produced itself (the simulated provider).</summary>
+    internal static void Write(Utf8JsonWriter w, string model, string? encodingFormat, EmbeddingResult result)
     {
         w.WriteStartObject();
         w.WriteString("object", "list");
@@ -129,7 +119,7 @@ public static class EmbeddingsIngress
             w.WriteStartObject();
             w.WriteString("object", "embedding");
             w.WriteNumber("index", i);
-            if (request.EncodingFormat == "base64")
+            if (encodingFormat == "base64")
             {
                 // OpenAI's base64 form: the little-endian float32 array's bytes.
                 w.WriteBase64String("embedding", MemoryMarshal.AsBytes(vectors[i].AsSpan()));

@@ -220,16 +220,20 @@ public static class HttpIngress
         return auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? auth[7..].Trim() : null;
     }
 
-    public static void WriteRouterHeaders(HttpResponse response, ChatExecution execution)
+    public static void WriteRouterHeaders(HttpResponse response, ChatExecution execution) =>
+        WriteRouterHeaders(response, execution.Ticket, execution.ServedBy, execution.Plan);
+
+    /// <summary>The <c>x-router-*</c> and <c>x-ratelimit-*</c> headers every answered model request carries.</summary>
+    public static void WriteRouterHeaders(HttpResponse response, AdmissionTicket ticket, Router.Actors.Dispatch.ServedBy served, Router.Actors.Routing.RoutePlan plan)
     {
         var h = response.Headers;
-        h["x-router-request-id"] = execution.Ticket.RequestId;
-        h["x-router-model"] = execution.ServedBy.Deployment.ModelId;
-        h["x-router-deployment"] = execution.ServedBy.Deployment.Id;
-        if (execution.ServedBy.ProviderKeyId is { } keyId) h["x-router-provider-key"] = keyId;
-        h["x-router-attempts"] = execution.ServedBy.Attempts.ToString(CultureInfo.InvariantCulture);
-        if (execution.Plan.AutoTier is { } tier) h["x-router-auto-tier"] = tier;
-        WriteRateLimitHeaders(response, execution.Ticket.Limits);
+        h["x-router-request-id"] = ticket.RequestId;
+        h["x-router-model"] = served.Deployment.ModelId;
+        h["x-router-deployment"] = served.Deployment.Id;
+        if (served.ProviderKeyId is { } keyId) h["x-router-provider-key"] = keyId;
+        h["x-router-attempts"] = served.Attempts.ToString(CultureInfo.InvariantCulture);
+        if (plan.AutoTier is { } tier) h["x-router-auto-tier"] = tier;
+        WriteRateLimitHeaders(response, ticket.Limits);
     }
 
     /// <summary>OpenAI's <c>x-ratelimit-*</c> headers; a limit the key does not have is left out.</summary>

@@ -97,7 +97,8 @@ internal sealed class AnthropicUpstreamClient : IUpstreamClient
                     ? data.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : ""
                     : item.EventType;
                 if (type == "error")
-                    throw UpstreamFailures.FromStreamError(ErrorOf(data), label, call.ApiKey);
+                    throw UpstreamFailures.FromStreamError(
+                        UpstreamFailures.ErrorOf(data.TryGetProperty("error", out var error) ? error : default, "api_error"), label, call.ApiKey);
                 try
                 {
                     reader.Read(type, data, scratch);
@@ -148,12 +149,4 @@ internal sealed class AnthropicUpstreamClient : IUpstreamClient
         }
     }
 
-    private static UpstreamErrorDto ErrorOf(JsonElement data)
-    {
-        var dto = new UpstreamErrorDto { Type = "api_error" };
-        if (!data.TryGetProperty("error", out var e) || e.ValueKind != JsonValueKind.Object) return dto;
-        if (e.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String) dto.Type = t.GetString();
-        if (e.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String) dto.Message = m.GetString();
-        return dto;
-    }
 }

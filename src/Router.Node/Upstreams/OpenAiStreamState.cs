@@ -92,25 +92,15 @@ internal sealed class OpenAiStreamState(WireFormat wire, bool passthrough, bool 
     private void ThrowIfError(JsonElement root, string? responsesType)
     {
         if (responsesType is "error")
-            throw UpstreamFailures.FromStreamError(ErrorOf(root), label, apiKey);
+            throw UpstreamFailures.FromStreamError(UpstreamFailures.ErrorOf(root), label, apiKey);
         if (responsesType is "response.failed")
         {
             var error = root.TryGetProperty("response", out var resp) && resp.TryGetProperty("error", out var e) ? e : default;
-            throw UpstreamFailures.FromStreamError(ErrorOf(error), label, apiKey);
+            throw UpstreamFailures.FromStreamError(UpstreamFailures.ErrorOf(error), label, apiKey);
         }
         if (responsesType is null && root.ValueKind == JsonValueKind.Object && root.TryGetProperty("error", out var chatError)
             && chatError.ValueKind == JsonValueKind.Object)
-            throw UpstreamFailures.FromStreamError(ErrorOf(chatError), label, apiKey);
-    }
-
-    private static UpstreamErrorDto ErrorOf(JsonElement e)
-    {
-        var dto = new UpstreamErrorDto();
-        if (e.ValueKind != JsonValueKind.Object) return dto;
-        if (e.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String) dto.Type = t.GetString();
-        if (e.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String) dto.Message = m.GetString();
-        if (e.TryGetProperty("code", out var c) && c.ValueKind is JsonValueKind.String or JsonValueKind.Number) dto.Code = c.Clone();
-        return dto;
+            throw UpstreamFailures.FromStreamError(UpstreamFailures.ErrorOf(chatError), label, apiKey);
     }
 
     private static bool IsUsageOnly(JsonElement root) =>

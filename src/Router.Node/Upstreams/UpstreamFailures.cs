@@ -118,6 +118,17 @@ internal static class UpstreamFailures
         return new UpstreamException(kind, Describe(label, "failed mid-stream", info, apiKey));
     }
 
+    /// <summary>An error object inside a stream (<c>{"type","message","code"}</c>), read leniently: whatever is missing stays null.</summary>
+    public static UpstreamErrorDto ErrorOf(JsonElement error, string? defaultType = null)
+    {
+        var dto = new UpstreamErrorDto { Type = defaultType };
+        if (error.ValueKind != JsonValueKind.Object) return dto;
+        if (error.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String) dto.Type = t.GetString();
+        if (error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String) dto.Message = m.GetString();
+        if (error.TryGetProperty("code", out var c) && c.ValueKind is JsonValueKind.String or JsonValueKind.Number) dto.Code = c.Clone();
+        return dto;
+    }
+
     public static UpstreamException Invalid(string label, string what) =>
         new(UpstreamFailureKind.InvalidResponse, $"{label}: upstream {what}");
 

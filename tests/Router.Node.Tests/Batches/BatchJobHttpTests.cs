@@ -83,7 +83,9 @@ public sealed class BatchJobHttpTests
         var api = new BatchApiClient(node.Http, RouterTestNode.DemoKey);
         var lines = Enumerable.Range(0, 4)
             .Select(i => $$$"""{"custom_id":"e-{{{i}}}","method":"POST","url":"/v1/embeddings","body":{"model":"sim-embed","input":["text {{{i}}}","more"],"dimensions":6}}""")
-            .Append("""{"custom_id":"chat-model","method":"POST","url":"/v1/embeddings","body":{"model":"sim","input":"x"}}""");
+            .Append("""{"custom_id":"chat-model","method":"POST","url":"/v1/embeddings","body":{"model":"sim","input":"x"}}""")
+            // A lone surrogate escape is the client's malformed input: a 400 line, as over HTTP, not an internal error.
+            .Append("""{"custom_id":"bad-text","method":"POST","url":"/v1/embeddings","body":{"model":"sim-embed","input":"\ud800"}}""");
         var fileId = await api.UploadIdAsync(string.Join("\n", lines) + "\n");
 
         var (status, created) = await api.CreateAsync(fileId, endpoint: "/v1/embeddings");
@@ -92,7 +94,7 @@ public sealed class BatchJobHttpTests
 
         Assert.Equal("completed", BatchApiClient.Status(done));
         Assert.Equal(4, BatchApiClient.Count(done, "completed"));
-        Assert.Equal(1, BatchApiClient.Count(done, "failed"));
+        Assert.Equal(2, BatchApiClient.Count(done, "failed"));
         var output = Jsonl(await api.ContentAsync(done.GetProperty("output_file_id").GetString()!));
         Assert.All(output, o =>
         {
@@ -103,10 +105,12 @@ public sealed class BatchJobHttpTests
             Assert.All(body.GetProperty("data").EnumerateArray(), e => Assert.Equal(6, e.GetProperty("embedding").GetArrayLength()));
             Assert.True(body.GetProperty("usage").GetProperty("prompt_tokens").GetInt32() > 0);
         });
-        var failed = Assert.Single(Jsonl(await api.ContentAsync(done.GetProperty("error_file_id").GetString()!)));
-        Assert.Equal("chat-model", failed.GetProperty("custom_id").GetString());
-        Assert.Equal(400, failed.GetProperty("response").GetProperty("status_code").GetInt32());
-        Assert.Equal("model", failed.GetProperty("response").GetProperty("body").GetProperty("error").GetProperty("param").GetString());
+        var failed = Jsonl(await api.ContentAsync(done.GetProperty("error_file_id").GetString()!))
+            .ToDictionary(e => e.GetProperty("custom_id").GetString()!);
+        Assert.Equal(["bad-text", "chat-model"], failed.Keys.Order(StringComparer.Ordinal));
+        Assert.All(failed.Values, f => Assert.Equal(400, f.GetProperty("response").GetProperty("status_code").GetInt32()));
+        Assert.Equal("model", failed["chat-model"].GetProperty("response").GetProperty("body").GetProperty("error").GetProperty("param").GetString());
+        Assert.Contains("not valid Unicode", failed["bad-text"].GetProperty("response").GetProperty("body").GetProperty("error").GetProperty("message").GetString());
     }
 
     [Fact]
