@@ -105,10 +105,12 @@ internal sealed class PassThroughAdmission : IAdmission
 
     public ValueTask<Caller> AuthenticateAsync(string presentedKey, CancellationToken cancellationToken) => ValueTask.FromResult(Anyone);
 
+    public ValueTask<Caller> AuthenticateAsync(KeyHash key, CancellationToken cancellationToken) => ValueTask.FromResult(Anyone);
+
     public ValueTask<Func<Router.Actors.Routing.ModelEntry, bool>> ModelFilterAsync(string presentedKey, CancellationToken cancellationToken) =>
         ValueTask.FromResult<Func<Router.Actors.Routing.ModelEntry, bool>>(_ => true);
 
-    public ValueTask<AdmissionTicket> AdmitAsync(string presentedKey, string requestedModel, Router.Actors.Routing.ModelEntry model,
+    public ValueTask<AdmissionTicket> AdmitAsync(KeyHash key, string requestedModel, Router.Actors.Routing.ModelEntry model,
         int estimatedTokens, CancellationToken cancellationToken) =>
         ValueTask.FromResult(new AdmissionTicket(Anyone, Guid.NewGuid().ToString("N"), estimatedTokens, null));
 

@@ -22,6 +22,8 @@ public sealed class IngressQueue : IAsyncDisposable
     private readonly TimeProvider _clock;
     private readonly IngressSettings _settings;
     private long _waiting;
+    // Completed (and replaced) each time the last waiting request leaves the queue.
+    private TaskCompletionSource _noneWaiting = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _running;
     private long _shed;
     private long _completed;
@@ -47,6 +49,23 @@ public sealed class IngressQueue : IAsyncDisposable
     }
 
     public long Waiting => Interlocked.Read(ref _waiting);
+
+    /// <summary>
+    /// Completes at once when no request waits for a slot, else when the last waiting one leaves the queue: how
+    /// lower-priority work (batch items) yields to requests without polling.
+    /// </summary>
+    public Task WhenNoneWaitingAsync(CancellationToken cancellationToken)
+    {
+        // Read the signal before the count: a drain between the two completes the signal read here.
+        var signal = Volatile.Read(ref _noneWaiting);
+        return Waiting == 0 ? Task.CompletedTask : signal.Task.WaitAsync(cancellationToken);
+    }
+
+    private void LeftQueue()
+    {
+        if (Interlocked.Decrement(ref _waiting) == 0)
+            Interlocked.Exchange(ref _noneWaiting, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
     public long Running => Interlocked.Read(ref _running);
     public long Shed => Interlocked.Read(ref _shed);
     public long Completed => Interlocked.Read(ref _completed);
@@ -71,7 +90,7 @@ public sealed class IngressQueue : IAsyncDisposable
         }
         if (offered is not QueueOfferResult.Enqueued)
         {
-            Interlocked.Decrement(ref _waiting);
+            LeftQueue();
             Interlocked.Increment(ref _shed);
             return false;
         }
@@ -90,7 +109,7 @@ public sealed class IngressQueue : IAsyncDisposable
 
     private async Task<bool> RunAsync(Work item)
     {
-        Interlocked.Decrement(ref _waiting);
+        LeftQueue();
         if (item.CancellationToken.IsCancellationRequested)
         {
             item.Completion.TrySetCanceled(item.CancellationToken);

@@ -7,21 +7,19 @@ namespace Router.Node.Batches;
 /// Keeps HTTP batch jobs behind interactive traffic. Batch items do not enter the ingress queue (a 50,000-item job
 /// would fill it and get interactive requests shed); instead they share this node-wide budget of
 /// <see cref="BatchesOptions.NodeParallelism"/> items, and no item starts while interactive requests are waiting
-/// in the ingress queue: batches take only capacity that nobody else is asking for.
+/// in the ingress queue: batches take only capacity that nobody else is asking for. Both waits are signalled (a
+/// slot given back, the queue's last waiting request leaving it), never polled.
 /// </summary>
-public sealed class BatchGate(RouterOptions options, IServiceProvider services, TimeProvider clock)
+public sealed class BatchGate(RouterOptions options, IngressQueue ingress)
 {
-    private static readonly TimeSpan YieldPause = TimeSpan.FromMilliseconds(100);
     private readonly SemaphoreSlim _slots = new(Math.Max(1, options.Batches.NodeParallelism));
-    private IngressQueue? _ingress;
 
     public async ValueTask<Turn> EnterAsync(CancellationToken cancellationToken)
     {
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            _ingress ??= services.GetService<IngressQueue>();
-            while (_ingress is { Waiting: > 0 }) await Task.Delay(YieldPause, clock, cancellationToken).ConfigureAwait(false);
+            await ingress.WhenNoneWaitingAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
         {

@@ -12,6 +12,7 @@ public sealed class BatchMetrics
     private readonly ConcurrentDictionary<string, byte> _jobs = new(StringComparer.Ordinal);
     private long _jobItemsInFlight;
     private long _jobItemsFinished;
+    private long _jobItemRetries;
     private long _grpcCalls;
     private long _grpcInFlight;
     private long _grpcPeakPerCall;
@@ -34,6 +35,11 @@ public sealed class BatchMetrics
 
     public void JobItemStarted() => Interlocked.Increment(ref _jobItemsInFlight);
 
+    /// <summary>Attempts the owner key's limits or the node refused for now (the item runs again after Retry-After).</summary>
+    public long JobItemRetries => Interlocked.Read(ref _jobItemRetries);
+
+    public void JobItemRetried() => Interlocked.Increment(ref _jobItemRetries);
+
     public void JobItemFinished()
     {
         Interlocked.Decrement(ref _jobItemsInFlight);
@@ -51,6 +57,7 @@ public sealed class BatchMetrics
         jobsRunning = JobsRunning,
         jobItemsInFlight = JobItemsInFlight,
         jobItemsFinished = Interlocked.Read(ref _jobItemsFinished),
+        jobItemRetries = JobItemRetries,
         grpcCalls = GrpcCallsActive,
         grpcInFlight = GrpcInFlight,
         grpcPeakInFlightPerCall = GrpcPeakInFlightPerCall,

@@ -4,14 +4,10 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.Hosting;
 using Router.Actors.Batches;
-using Router.Actors.Dispatch;
 using Router.Actors.RateLimiting;
-using Router.Actors.Routing;
-using Router.Actors.Usage;
 using Router.Contracts.Chat;
 using Router.Contracts.Errors;
 using Router.Contracts.RateLimiting;
-using Router.Node.Configuration;
 using Router.Node.Ingress;
 using Router.Node.Pipeline;
 using Router.Node.Wire.OpenAi;
@@ -20,19 +16,15 @@ namespace Router.Node.Batches;
 
 /// <summary>
 /// Runs a batch item like an OpenAI request to <c>/v1/chat/completions</c> or <c>/v1/embeddings</c>: parsed by the
-/// OpenAI ingress's own parser, through <see cref="ChatPipeline"/> (admission against the owning key, routing, failover, usage),
-/// inside the node's batch budget (<see cref="BatchGate"/>), and written as a line of OpenAI's batch output.
-/// A key or node refusal with Retry-After becomes <see cref="BatchItemOutcome.RetryLater"/>.
+/// OpenAI ingress's own parser, through the node's one <see cref="ChatPipeline"/> (the admission, routing, failover and
+/// usage interactive requests go through), admitted against the job's owner (the virtual key that created the
+/// batch, by its stored hash), inside the node's batch budget (<see cref="BatchGate"/>), and written as a line of
+/// OpenAI's batch output. A key or node refusal with Retry-After becomes <see cref="BatchItemOutcome.RetryLater"/>.
 /// </summary>
 internal sealed partial class PipelineBatchWork(
-    IServiceProvider services, BatchGate gate, BatchMetrics metrics, RouterOptions options, TimeProvider clock,
+    ChatPipeline pipeline, IRequiredActor<ApiKeyActor> keys, BatchGate gate, BatchMetrics metrics, TimeProvider clock,
     ILogger<PipelineBatchWork> log) : IBatchWork
 {
-    // ChatPipeline refuses an empty key before anything else; the real check is by hash in BatchKeyAdmission.
-    private const string PresentedKeyPlaceholder = "batch-job";
-
-    private ShardedAdmission? _admission;
-
     public async Task<BatchItemOutcome> RunAsync(BatchJobSpec job, BatchItem item, CancellationToken cancellationToken)
     {
         var embeddings = job.Endpoint == BatchHttpApi.EmbeddingsEndpoint;
@@ -55,17 +47,18 @@ internal sealed partial class PipelineBatchWork(
         metrics.JobItemStarted();
         try
         {
-            var pipeline = PipelineFor(job);
+            var owner = KeyHash.FromStored(job.KeyHash);
             if (embed is not null)
             {
-                var done = await pipeline.EmbedAsync(PresentedKeyPlaceholder, embed, cancellationToken).ConfigureAwait(false);
+                var done = await pipeline.EmbedAsync(owner, embed, cancellationToken).ConfigureAwait(false);
                 return new BatchItemOutcome.Done(true, EmbeddingsLine(job, item, done, embed.EncodingFormat));
             }
-            var execution = await pipeline.ExecuteAsync(PresentedKeyPlaceholder, chat!, cancellationToken).ConfigureAwait(false);
+            var execution = await pipeline.ExecuteAsync(owner, chat!, cancellationToken).ConfigureAwait(false);
             return new BatchItemOutcome.Done(true, SuccessLine(job, item, execution));
         }
         catch (RouterException ex) when (ex.Code == RouterErrorCode.Overloaded || ex is { Code: RouterErrorCode.RateLimited, RetryAfter: not null })
         {
+            metrics.JobItemRetried();
             return new BatchItemOutcome.RetryLater(ex.RetryAfter ?? TimeSpan.FromSeconds(1));
         }
         catch (RouterException ex)
@@ -102,23 +95,12 @@ internal sealed partial class PipelineBatchWork(
 
     public async Task<int?> RequestsPerMinuteAsync(BatchJobSpec job, CancellationToken cancellationToken)
     {
-        var keys = services.GetRequiredService<IRequiredActor<ApiKeyActor>>();
         var state = await keys.ActorRef.Ask<ApiKeyCommands.KeyState>(
             new ApiKeyCommands.GetState(new ApiKeyId(job.KeyId)), TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
         return state.Exists ? state.Rpm : null;
     }
 
     public void JobRunning(string batchId, bool running) => metrics.JobRunning(batchId, running);
-
-    private ChatPipeline PipelineFor(BatchJobSpec job)
-    {
-        _admission ??= services.GetRequiredService<IAdmission>() as ShardedAdmission
-            ?? ActivatorUtilities.CreateInstance<ShardedAdmission>(services);
-        return new ChatPipeline(
-            services.GetRequiredService<RoutePlanner>(), new BatchKeyAdmission(_admission, job.KeyHash),
-            services.GetRequiredService<Dispatcher>(), services.GetRequiredService<TokenCounter>(),
-            services.GetRequiredService<IUsageRecorder>(), clock, options.Limits.DefaultMaxTokens);
-    }
 
     private string SuccessLine(BatchJobSpec job, BatchItem item, ChatExecution execution) => Line(job, item, w =>
     {

@@ -59,11 +59,12 @@ public sealed class ChatPipeline(
 {
     public RoutePlanner Planner => planner;
 
-    public async Task<ChatExecution> ExecuteAsync(string? presentedKey, ChatRequest request, CancellationToken cancellationToken)
-    {
-        if (string.IsNullOrEmpty(presentedKey))
-            throw new RouterException(RouterErrorCode.Unauthorized, "You didn't provide an API key.");
+    public Task<ChatExecution> ExecuteAsync(string? presentedKey, ChatRequest request, CancellationToken cancellationToken) =>
+        string.IsNullOrEmpty(presentedKey) ? Task.FromException<ChatExecution>(NoKey()) : ExecuteAsync(KeyHash.Of(presentedKey), request, cancellationToken);
 
+    /// <summary>Runs a request against a key known by its hash: a batch item, on its owner's behalf, through the same path.</summary>
+    public async Task<ChatExecution> ExecuteAsync(KeyHash key, ChatRequest request, CancellationToken cancellationToken)
+    {
         // 1. Plan locally first (pure), but let a bad key win over an unknown model.
         // Counted once per request with the tokenizer of the model's first deployment; reused below.
         var promptTokens = tokens.CountPromptTokens(request, TokenizerModel(request.Model));
@@ -80,13 +81,13 @@ public sealed class ChatPipeline(
         }
         catch (RouterException)
         {
-            await admission.AuthenticateAsync(presentedKey, cancellationToken).ConfigureAwait(false);
+            await admission.AuthenticateAsync(key, cancellationToken).ConfigureAwait(false);
             throw;
         }
 
         // 2. One hop to the key's owner: limits, budget, allow-list.
         var estimated = TokenCounter.EstimateAdmissionTokens(promptTokens, request.MaxTokens, defaultMaxTokens);
-        var ticket = await admission.AdmitAsync(presentedKey, request.Model, plan.Model, estimated, cancellationToken).ConfigureAwait(false);
+        var ticket = await admission.AdmitAsync(key, request.Model, plan.Model, estimated, cancellationToken).ConfigureAwait(false);
         var started = clock.GetTimestamp();
 
         // 3. Dispatch; a failure before the answer starts releases the admission.
@@ -125,8 +126,7 @@ public sealed class ChatPipeline(
     /// </summary>
     public async Task<int> CountTokensAsync(string? presentedKey, ChatRequest request, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrEmpty(presentedKey))
-            throw new RouterException(RouterErrorCode.Unauthorized, "You didn't provide an API key.");
+        if (string.IsNullOrEmpty(presentedKey)) throw NoKey();
         var allowed = await admission.ModelFilterAsync(presentedKey, cancellationToken).ConfigureAwait(false);
         var plan = planner.Plan(request.Model, 0, ComplexityTier.Standard);
         if (!allowed(plan.Model))
@@ -135,10 +135,12 @@ public sealed class ChatPipeline(
     }
 
     /// <summary>Embeddings: the same admission, routing, failover, limits and ledger as chat.</summary>
-    public async Task<EmbeddingExecution> EmbedAsync(string? presentedKey, EmbeddingRequest request, CancellationToken cancellationToken)
+    public Task<EmbeddingExecution> EmbedAsync(string? presentedKey, EmbeddingRequest request, CancellationToken cancellationToken) =>
+        string.IsNullOrEmpty(presentedKey) ? Task.FromException<EmbeddingExecution>(NoKey()) : EmbedAsync(KeyHash.Of(presentedKey), request, cancellationToken);
+
+    /// <summary>Embeddings against a key known by its hash (a batch item's owner).</summary>
+    public async Task<EmbeddingExecution> EmbedAsync(KeyHash key, EmbeddingRequest request, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrEmpty(presentedKey))
-            throw new RouterException(RouterErrorCode.Unauthorized, "You didn't provide an API key.");
         RoutePlan plan;
         try
         {
@@ -149,7 +151,7 @@ public sealed class ChatPipeline(
         }
         catch (RouterException)
         {
-            await admission.AuthenticateAsync(presentedKey, cancellationToken).ConfigureAwait(false);
+            await admission.AuthenticateAsync(key, cancellationToken).ConfigureAwait(false);
             throw;
         }
         // Each input must fit the model, as OpenAI checks (8,192 tokens for its embedding models: set ContextWindow).
@@ -164,7 +166,7 @@ public sealed class ChatPipeline(
             throw new RouterException(RouterErrorCode.InvalidRequest,
                 $"Invalid '{path}': it is {n} tokens long; model '{request.Model}' accepts at most {plan.Model.ContextWindow}.", path);
         }
-        var ticket = await admission.AdmitAsync(presentedKey, request.Model, plan.Model, inputTokens, cancellationToken).ConfigureAwait(false);
+        var ticket = await admission.AdmitAsync(key, request.Model, plan.Model, inputTokens, cancellationToken).ConfigureAwait(false);
         var started = clock.GetTimestamp();
         try
         {
@@ -186,6 +188,8 @@ public sealed class ChatPipeline(
             throw;
         }
     }
+
+    private static RouterException NoKey() => new(RouterErrorCode.Unauthorized, "You didn't provide an API key.");
 
     private string TokenizerModel(string requested) =>
         planner.TryResolve(requested, out var named) && named.Deployments.Count > 0 ? named.Deployments[0].UpstreamModel : requested;

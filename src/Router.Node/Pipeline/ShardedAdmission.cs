@@ -24,12 +24,11 @@ public sealed class ShardedAdmission(IRequiredActor<ApiKeyActor> keys, TimeProvi
     private readonly ConcurrentDictionary<string, long> _unknown = new(StringComparer.Ordinal);
 
     public ValueTask<Caller> AuthenticateAsync(string presentedKey, CancellationToken cancellationToken) =>
-        AuthenticateHashedAsync(ApiKeyHash.Compute(presentedKey), cancellationToken);
+        AuthenticateAsync(KeyHash.Of(presentedKey), cancellationToken);
 
-    /// <summary>Like <see cref="AuthenticateAsync"/> for work done on a key's behalf with nobody presenting it (batch jobs).</summary>
-    public async ValueTask<Caller> AuthenticateHashedAsync(string keyHash, CancellationToken cancellationToken)
+    public async ValueTask<Caller> AuthenticateAsync(KeyHash key, CancellationToken cancellationToken)
     {
-        var state = await StateAsync(keyHash, cancellationToken).ConfigureAwait(false);
+        var state = await StateAsync(key.Value, cancellationToken).ConfigureAwait(false);
         return new Caller(state.KeyId.Value, state.Name);
     }
 
@@ -48,12 +47,9 @@ public sealed class ShardedAdmission(IRequiredActor<ApiKeyActor> keys, TimeProvi
         return state;
     }
 
-    public ValueTask<AdmissionTicket> AdmitAsync(string presentedKey, string requestedModel, ModelEntry model, int estimatedTokens, CancellationToken cancellationToken) =>
-        AdmitHashedAsync(ApiKeyHash.Compute(presentedKey), requestedModel, model, estimatedTokens, cancellationToken);
-
-    /// <summary>Like <see cref="AdmitAsync"/> for work done on a key's behalf with nobody presenting it (batch jobs).</summary>
-    public async ValueTask<AdmissionTicket> AdmitHashedAsync(string hash, string requestedModel, ModelEntry model, int estimatedTokens, CancellationToken cancellationToken)
+    public async ValueTask<AdmissionTicket> AdmitAsync(KeyHash key, string requestedModel, ModelEntry model, int estimatedTokens, CancellationToken cancellationToken)
     {
+        var hash = key.Value;
         ThrowIfRememberedUnknown(hash);
         var id = ApiKeyId.FromKeyHash(hash);
         var requestId = Guid.NewGuid().ToString("N");

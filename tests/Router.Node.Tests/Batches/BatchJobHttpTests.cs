@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Router.Node.Batches;
 using Router.Node.Tests.Backpressure;
 using Router.Node.Tests.Infrastructure;
+using Router.Testing;
 
 namespace Router.Node.Tests.Batches;
 
@@ -188,11 +189,69 @@ public sealed class BatchJobHttpTests
 
         var done = await api.WaitForAsync(id, BatchApiClient.IsFinal, TimeSpan.FromSeconds(120));
 
-        // Four items at a time against a key that admits two: the other two were refused (429) and retried.
+        // Four items at a time against a key that admits two: at least the first round's other two were refused
+        // (429 from the key's owner) and ran again; none failed for it.
         Assert.Equal("completed", BatchApiClient.Status(done));
         Assert.Equal(10, BatchApiClient.Count(done, "completed"));
         Assert.Equal(0, BatchApiClient.Count(done, "failed"));
         Assert.Equal(JsonValueKind.Null, done.GetProperty("error_file_id").ValueKind);
+        var stats = (await OverloadTests.AdminStatsAsync(node)).GetProperty("batches");
+        Assert.True(stats.GetProperty("jobItemRetries").GetInt64() >= 2, stats.ToString());
+        Assert.Equal(10, stats.GetProperty("jobItemsFinished").GetInt64() - stats.GetProperty("jobItemRetries").GetInt64());
+    }
+
+    [Fact]
+    public async Task An_item_the_upstream_answers_429_runs_again_after_retry_after_and_succeeds()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        var calls = 0;
+        var answered429 = 0;
+        // The first two upstream calls are refused with Retry-After; every later one answers.
+        upstream.Always(new Behaviour
+        {
+            Pick = () =>
+            {
+                if (Interlocked.Increment(ref calls) > 2) return Behaviour.Echo;
+                Interlocked.Increment(ref answered429);
+                return Behaviour.ProviderError(429, "rate_limit_error", "Slow down.", "rate_limit_exceeded", ("Retry-After", "1"));
+            },
+        });
+        var router = RouterTestNode.Config(
+            new JsonArray { new JsonObject
+            {
+                ["Name"] = "fake", ["Kind"] = "openai", ["BaseUrl"] = upstream.BaseUrl,
+                ["Keys"] = new JsonArray { new JsonObject { ["Id"] = "k1", ["Secret"] = "sk-upstream" } },
+            } },
+            new JsonArray { new JsonObject
+            {
+                ["Id"] = "gpt-test", ["Deployments"] = new JsonArray { new JsonObject { ["Provider"] = "fake", ["Model"] = "gpt-test-1" } },
+            } });
+        // One attempt per dispatch: the upstream's 429 reaches the job, which must wait and run the item again.
+        router["Retry"] = new JsonObject { ["MaxAttempts"] = 1, ["AttemptTimeoutMs"] = 10_000 };
+        router["Batches"] = new JsonObject { ["Parallelism"] = 1 };
+        await using var node = await RouterTestNode.StartAsync(router);
+        var api = new BatchApiClient(node.Http, RouterTestNode.DemoKey);
+        var fileId = await api.UploadIdAsync(string.Join("\n", Enumerable.Range(0, 3).Select(i => BatchApiClient.Line($"c{i}", $"question {i}", "gpt-test"))));
+        var id = (await api.CreateOkAsync(fileId)).GetProperty("id").GetString()!;
+
+        var done = await api.WaitForAsync(id, BatchApiClient.IsFinal, TimeSpan.FromSeconds(60));
+
+        Assert.Equal("completed", BatchApiClient.Status(done));
+        Assert.Equal(3, BatchApiClient.Count(done, "completed"));
+        Assert.Equal(0, BatchApiClient.Count(done, "failed"));
+        // Two 429s really happened upstream, both to the first item, and then it (and the others) succeeded.
+        Assert.Equal(2, Volatile.Read(ref answered429));
+        Assert.Equal(5, upstream.RequestCount);
+        var asked = upstream.Requests.OrderBy(r => r.Sequence).Select(r => r.RawBody).ToList();
+        Assert.All(asked.Take(3), body => Assert.Contains("question 0", body));
+        Assert.Contains("question 1", asked[3]);
+        Assert.Contains("question 2", asked[4]);
+        var output = Jsonl(await api.ContentAsync(done.GetProperty("output_file_id").GetString()!));
+        Assert.Equal(["c0", "c1", "c2"], output.Select(o => o.GetProperty("custom_id").GetString()));
+        Assert.All(output, o => Assert.Equal(200, o.GetProperty("response").GetProperty("status_code").GetInt32()));
+        Assert.Equal("echo: question 0", output[0].GetProperty("response").GetProperty("body").GetProperty("choices")[0]
+            .GetProperty("message").GetProperty("content").GetString());
+        Assert.True((await OverloadTests.AdminStatsAsync(node)).GetProperty("batches").GetProperty("jobItemRetries").GetInt64() >= 2);
     }
 
     internal static List<JsonElement> Jsonl(string text) =>
