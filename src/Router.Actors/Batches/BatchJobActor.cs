@@ -3,6 +3,7 @@ using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
 using Akka.Streams;
+using Router.Actors.Sharding;
 using Router.Contracts.Batches;
 using Router.Contracts.Serialization;
 using static Router.Actors.Batches.BatchItemStream;
@@ -66,9 +67,6 @@ public sealed class BatchJobActor : ReceivePersistentActor, IWithTimers
 
     public static Props Props(string batchId, IBatchWork work, IFileStore files, BatchJobSettings settings, TimeProvider clock) =>
         Akka.Actor.Props.Create(() => new BatchJobActor(batchId, work, files, settings, clock));
-
-    /// <summary>The shard region's hand-off stop message: stops the items in flight (they run again where the job resumes).</summary>
-    public sealed record StopEntity { public static readonly StopEntity Instance = new(); }
 
     private DateTimeOffset Now => _clock.GetUtcNow();
 

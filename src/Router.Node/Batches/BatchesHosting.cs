@@ -6,6 +6,7 @@ using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
 using Akka.Streams.Dsl;
 using Router.Actors.Batches;
+using Router.Actors.Sharding;
 using Router.Node.Configuration;
 
 namespace Router.Node.Batches;
@@ -38,7 +39,7 @@ public static class BatchesHosting
                 {
                     RememberEntities = false,
                     ShouldPassivateIdleEntities = false,
-                    HandOffStopMessage = BatchJobActor.StopEntity.Instance,
+                    HandOffStopMessage = StopEntity.Instance,
                 })
             .WithActors((system, registry) =>
             {

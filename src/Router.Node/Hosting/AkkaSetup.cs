@@ -5,6 +5,7 @@ using Akka.Cluster;
 using Akka.Cluster.Hosting;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
+using Router.Actors.Persistence;
 using Router.Node.Configuration;
 
 namespace Router.Node.Hosting;
@@ -155,7 +156,7 @@ public static class AkkaSetup
     /// <summary>Akka.Persistence.Sql journal and snapshot store; the same code on SQLite and PostgreSQL.</summary>
     public static string PersistenceHocon(PersistenceOptions p)
     {
-        var provider = p.Provider == "postgresql" ? "PostgreSQL.15" : "SQLite.MS";
+        var provider = PersistenceProviders.Parse(p.Provider) == PersistenceProvider.PostgreSql ? "PostgreSQL.15" : "SQLite.MS";
         var cs = p.ConnectionString.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
         return $$"""
             akka.persistence {

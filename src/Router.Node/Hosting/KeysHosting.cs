@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster.Hosting;
 using Akka.Hosting;
 using Router.Actors.RateLimiting;
+using Router.Actors.Sharding;
 using Router.Contracts.RateLimiting;
 using Router.Node.Configuration;
 
@@ -16,7 +17,7 @@ public static class KeysHosting
             new ShardOptions
             {
                 // A graceful hand-off persists unsaved spend and bucket levels before the entity moves.
-                HandOffStopMessage = ApiKeyActor.StopEntity.Instance,
+                HandOffStopMessage = StopEntity.Instance,
                 RememberEntities = false,
                 // The entity passivates itself when idle, after saving its state.
                 ShouldPassivateIdleEntities = false,

@@ -13,6 +13,7 @@ using Router.Node.Grpc;
 using Router.Node.Ingress;
 using Router.Node.Pipeline;
 using Router.Node.Upstreams;
+using Router.Node.Usage;
 
 namespace Router.Node.Hosting;
 
@@ -70,7 +71,7 @@ public static class RouterHost
         s.AddSingleton(options);
         s.AddSingleton(clock);
         s.AddSingleton(new RoutePlanner(catalog));
-        s.AddSingleton(new Router.Node.Ingress.IngressSettings(options.Http.MaxBodyBytes));
+        s.AddSingleton(new BodyLimits(options.Http.MaxBodyBytes));
         s.AddSingleton<IReadOnlyDictionary<string, ProviderRuntime>>(providers);
         var breakerView = new BreakerView();
         s.AddSingleton(breakerView);
@@ -105,7 +106,7 @@ public static class RouterHost
         s.AddHostedService<LedgerLifetime>();
         s.AddSingleton(sp => new IngressQueue(
             Akka.Streams.ActorMaterializer.Create(sp.GetRequiredService<ActorSystem>(), namePrefix: "ingress"),
-            new Router.Actors.Dispatch.IngressSettings(options.Ingress.QueueSize, options.Ingress.Parallelism), clock));
+            new IngressQueueSettings(options.Ingress.QueueSize, options.Ingress.Parallelism), clock));
         s.AddSingleton<IngressGateInterceptor>();
         s.AddSingleton<NodeHealth>();
         // Kestrel drains in-flight requests first, then the ledger flushes, then Akka leaves and hands shards off.

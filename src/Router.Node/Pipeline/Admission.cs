@@ -29,7 +29,7 @@ public readonly record struct KeyHash
 }
 
 /// <summary>An admitted request: what must be reconciled or released when it ends.</summary>
-public sealed record AdmissionTicket(Caller Caller, string RequestId, int EstimatedTokens, RateLimitSnapshot? Limits);
+public sealed record AdmissionTicket(Caller Caller, string RequestId, int EstimatedTokens, RateLimits? Limits);
 
 /// <summary>
 /// Authenticates the virtual key and admits the request against its limits and budget in one step (one cluster

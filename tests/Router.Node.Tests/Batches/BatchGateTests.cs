@@ -1,6 +1,6 @@
 using Akka.Actor;
 using Akka.Streams;
-using Router.Actors.Dispatch;
+using Router.Node.Ingress;
 using Router.Node.Batches;
 using Router.Node.Configuration;
 
@@ -16,7 +16,7 @@ public sealed class BatchGateTests : IAsyncLifetime
     public Task InitializeAsync()
     {
         // One interactive request at a time, so a second one waits in the queue for as long as the test holds the first.
-        _ingress = new IngressQueue(_system.Materializer(), new IngressSettings(QueueSize: 4, Parallelism: 1), TimeProvider.System);
+        _ingress = new IngressQueue(_system.Materializer(), new IngressQueueSettings(QueueSize: 4, Parallelism: 1), TimeProvider.System);
         return Task.CompletedTask;
     }
 
