@@ -12,7 +12,8 @@ namespace Router.Actors.Tests.RateLimiting;
 /// <summary>
 /// A key's entity on a real journal (Akka.Persistence.Sql on a SQLite file) loses its ActorSystem without the
 /// graceful stop (no final flush, no snapshot), as when its process dies; a second ActorSystem then recovers the key
-/// from the same file. What was acknowledged as persisted is there to the cent, and only that.
+/// from the same file. What was acknowledged as persisted is there to the cent, and only that. The same with a
+/// whole node process killed by SIGKILL: Router.Node.Tests' <c>KeyCrashTests</c>.
 /// </summary>
 public sealed class ApiKeyActorCrashTests : IDisposable
 {
@@ -30,31 +31,35 @@ public sealed class ApiKeyActorCrashTests : IDisposable
 
     private ActorSystem NewSystem(string name)
     {
-        var cs = $"Data Source={_database}";
-        var config = ConfigurationFactory.ParseString($$"""
-            akka.loglevel = WARNING
-            akka.persistence {
-              journal {
-                plugin = "akka.persistence.journal.sql"
-                sql {
-                  class = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql"
-                  connection-string = "{{cs}}"
-                  provider-name = "SQLite.MS"
-                  auto-initialize = on
-                }
-              }
-              snapshot-store {
-                plugin = "akka.persistence.snapshot-store.sql"
-                sql {
-                  class = "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore, Akka.Persistence.Sql"
-                  connection-string = "{{cs}}"
-                  provider-name = "SQLite.MS"
-                  auto-initialize = on
-                }
-              }
-            }
-            """ + "\n" + RouterSerializer.Hocon);
+        // Journal and snapshot store on one file, as a single node runs them (Router:Persistence:Provider sqlite).
+        var config = ConfigurationFactory.ParseString(
+            "akka.loglevel = WARNING\n"
+            + Store("journal", "akka.persistence.journal.sql", "Akka.Persistence.Sql.Journal.SqlWriteJournal")
+            + Store("snapshot-store", "akka.persistence.snapshot-store.sql", "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore")
+            + RouterSerializer.Hocon);
         return ActorSystem.Create(name, config);
+
+        string Store(string kind, string plugin, string type) => string.Join('\n',
+            $"akka.persistence.{kind}.plugin = \"{plugin}\"",
+            $"{plugin}.class = \"{type}, Akka.Persistence.Sql\"",
+            $"{plugin}.connection-string = \"Data Source={_database}\"",
+            $"{plugin}.provider-name = SQLite.MS",
+            $"{plugin}.auto-initialize = on",
+            "");
+    }
+
+    /// <summary>Starts a fresh ActorSystem on the same file, lets the key recover, and hands it to <paramref name="check"/>.</summary>
+    private async Task AfterRestartAsync(string name, Func<IActorRef, Task> check)
+    {
+        var system = NewSystem(name);
+        try
+        {
+            await check(StartKey(system));
+        }
+        finally
+        {
+            await system.Terminate();
+        }
     }
 
     private IActorRef StartKey(ActorSystem system) => system.ActorOf(ApiKeyActor.Props(Id.Value, _clock, Settings));
@@ -93,10 +98,8 @@ public sealed class ApiKeyActorCrashTests : IDisposable
 
         await first.Terminate(); // no StopEntity: no final flush, no snapshot
 
-        var second = NewSystem("crash-2");
-        try
+        await AfterRestartAsync("crash-2", async recovered =>
         {
-            var recovered = StartKey(second);
             var state = await Ask<KeyState>(recovered, new GetState(Id));
             var refused = await Ask<AdmitResult>(recovered, new Admit(Id, "r4", 10, "m", Hash));
 
@@ -107,11 +110,7 @@ public sealed class ApiKeyActorCrashTests : IDisposable
             Assert.Equal(0, state.InFlight); // in-flight requests live only in snapshots, and none was taken
             Assert.Equal(AdmitRefusal.BudgetExhausted, refused.Refusal);
             Assert.Equal((long)TimeSpan.FromHours(12).TotalMilliseconds, refused.RetryAfterMs); // until UTC midnight
-        }
-        finally
-        {
-            await second.Terminate();
-        }
+        });
     }
 
     [Fact]
@@ -126,10 +125,8 @@ public sealed class ApiKeyActorCrashTests : IDisposable
 
         await first.Terminate();
 
-        var second = NewSystem("revoke-2");
-        try
+        await AfterRestartAsync("revoke-2", async recovered =>
         {
-            var recovered = StartKey(second);
             var state = await Ask<KeyState>(recovered, new GetState(Id));
             var refused = await Ask<AdmitResult>(recovered, new Admit(Id, "r1", 10, "m", Hash));
 
@@ -140,11 +137,7 @@ public sealed class ApiKeyActorCrashTests : IDisposable
             Assert.Equal(AdmitRefusal.Revoked, refused.Refusal);
             Assert.False(refused.Admitted);
             Assert.Null(refused.RetryAfterMs);
-        }
-        finally
-        {
-            await second.Terminate();
-        }
+        });
     }
 
     public void Dispose()
