@@ -18,7 +18,7 @@ public sealed class StreamRelayBackpressureTests(ITestOutputHelper output)
 
     /// <summary>
     /// The bound docs/backpressure.md states: loopback TCP buffers on both connections plus Kestrel's 64 KiB response
-    /// buffer hold about 6,000 chunks of 1 KiB (5,844 to 7,409 measured on 2 cores); more than 8,000 means something
+    /// buffer hold about 6,000 chunks of 1 KiB (3,396 to 7,409 measured on 2 cores); more than 8,000 means something
     /// in the node buffers the answer.
     /// </summary>
     private const int DocumentedBound = 8_000;
