@@ -33,6 +33,7 @@ public sealed class InspectionCommandTests(CliNode node)
     [Fact]
     public async Task Breakers_show_every_deployment_and_an_open_breaker_with_its_last_failure_and_time_to_half_open()
     {
+        var before = DateTimeOffset.UtcNow.AddSeconds(-1);
         // Two failed attempts open the broken deployment's breaker (threshold 2, open for 10 minutes); outcomes are
         // told to the breaker, so keep sending until its owner reports it open.
         var json = await CliNode.EventuallyAsync(
@@ -49,7 +50,8 @@ public sealed class InspectionCommandTests(CliNode node)
         var open = breakers[0]!;
         Assert.Equal(CliNode.BrokenModel, (string?)open["model"]);
         Assert.Equal("sim-broken", (string?)open["provider"]);
-        Assert.NotNull(open["lastFailure"]);
+        // The failures were the ones this test just caused.
+        Assert.InRange(At(open["lastFailure"]), before, DateTimeOffset.UtcNow.AddSeconds(1));
         Assert.InRange((long)open["halfOpenInMs"]!, 1, 600_000);
         var healthy = breakers[2]!;
         Assert.Equal("Closed", (string?)healthy["state"]);
@@ -73,7 +75,8 @@ public sealed class InspectionCommandTests(CliNode node)
             j => j["data"]!.AsArray().Sum(r => (long)r!["requests"]!) >= 3,
             "three usage rows for model smart");
         Assert.Equal("model", (string?)json["groupBy"]);
-        Assert.NotNull(json["from"]);
+        // --since 1h: from one hour before the node answered.
+        Assert.InRange(At(json["from"]), DateTimeOffset.UtcNow.AddHours(-1).AddMinutes(-1), DateTimeOffset.UtcNow.AddHours(-1).AddSeconds(1));
         var row = Assert.Single(json["data"]!.AsArray())!;
         Assert.Equal("smart", (string?)row["group"]);
         Assert.Equal(3, (long)row["requests"]!);
@@ -99,4 +102,7 @@ public sealed class InspectionCommandTests(CliNode node)
         Assert.True(result.Exit == RouterCtl.BadUsage, result.ToString());
         Assert.Equal("routerctl: from must be an ISO-8601 time or a look-back like 1h, 7d", result.Err.TrimEnd('\n', '\r'));
     }
+
+    private static DateTimeOffset At(System.Text.Json.Nodes.JsonNode? time) =>
+        DateTimeOffset.Parse((string)time!, System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -51,10 +51,13 @@ public sealed class KeysCommandTests(CliNode node)
         Assert.Matches(@"(?m)^requests left\s+0$", shownTable.Out);
 
         // 4. Revoke: reported revoked, and refused from now on.
+        var revoking = DateTimeOffset.UtcNow.AddSeconds(-1);
         var revoked = await node.Ctl("keys", "revoke", id, "--json");
         Assert.True(revoked.Exit == RouterCtl.Ok, revoked.ToString());
         Assert.True((bool)revoked.Json()["revoked"]!);
-        Assert.NotNull(revoked.Json()["revokedAt"]);
+        Assert.InRange(
+            DateTimeOffset.Parse((string)revoked.Json()["revokedAt"]!, System.Globalization.CultureInfo.InvariantCulture),
+            revoking, DateTimeOffset.UtcNow.AddSeconds(1));
         Assert.Equal(HttpStatusCode.Unauthorized, (await node.ChatAsync("fast", secret)).StatusCode);
         Assert.Contains("revoked", (await node.Ctl("keys", "show", id)).Out);
     }

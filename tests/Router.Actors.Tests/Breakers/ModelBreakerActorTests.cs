@@ -155,12 +155,30 @@ public sealed class ModelBreakerActorTests(ITestOutputHelper output) : SingleNod
     [Fact]
     public void Stays_in_memory_while_it_has_failures_to_remember()
     {
-        var breaker = ChildActorOf(ModelBreakerActor.Props(D1.Value, BreakerSettings.Default, _clock, TimeSpan.FromMilliseconds(100)));
+        // An idle timeout that never fires by itself: the test delivers the idle signal the scheduler would.
+        var breaker = ChildActorOf(ModelBreakerActor.Props(D1.Value, BreakerSettings.Default, _clock, TimeSpan.FromHours(1)));
 
         breaker.Tell(Failure());
+        breaker.Tell(ReceiveTimeout.Instance);
+        breaker.Tell(ReceiveTimeout.Instance);
+        breaker.Tell(new GetState(D1));
 
-        // Several idle periods pass without a request to passivate.
-        ExpectNoMsg(TimeSpan.FromMilliseconds(600));
+        // The parent (this test) hears the state reply next, so no Passivate was sent before it: the breaker with a
+        // failure counted stayed. Messages from one actor to another arrive in the order they were sent.
+        var state = ExpectMsg<BreakerEvents.StateChanged>(Wait);
+        Assert.Equal("Closed", state.Status);
+        Assert.Equal(1, state.ConsecutiveFailures);
+    }
+
+    [Fact]
+    public void The_same_idle_signal_passivates_a_breaker_with_nothing_to_remember()
+    {
+        var breaker = ChildActorOf(ModelBreakerActor.Props(D1.Value, BreakerSettings.Default, _clock, TimeSpan.FromHours(1)));
+
+        breaker.Tell(Success());
+        breaker.Tell(ReceiveTimeout.Instance);
+
+        Assert.IsType<PoisonPill>(ExpectMsg<Passivate>(Wait).StopMessage);
     }
 
     [Fact]

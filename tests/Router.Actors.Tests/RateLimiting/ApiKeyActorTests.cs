@@ -65,13 +65,6 @@ public sealed class ApiKeyActorTests(ITestOutputHelper output) : Akka.TestKit.Xu
         ExpectTerminated(key);
     }
 
-    private void Crash(IActorRef key)
-    {
-        Watch(key);
-        key.Tell(PoisonPill.Instance);
-        ExpectTerminated(key);
-    }
-
     [Fact]
     public void Uses_the_router_serializer_for_its_messages()
     {
@@ -145,22 +138,6 @@ public sealed class ApiKeyActorTests(ITestOutputHelper output) : Akka.TestKit.Xu
     }
 
     [Fact]
-    public void Revoked_key_is_refused_even_after_a_crash()
-    {
-        var key = CreateKey(Define(rpm: 10));
-
-        key.Tell(new Revoke(Id));
-        var state = ExpectMsg<KeyState>();
-        Assert.True(state.Revoked);
-        Assert.Equal(AdmitRefusal.Revoked, Admit(key, "r1").Refusal);
-
-        // The revocation was persisted before it was acknowledged: an abrupt stop cannot undo it.
-        Crash(key);
-        var restarted = StartKey();
-        Assert.Equal(AdmitRefusal.Revoked, Admit(restarted, "r2").Refusal);
-    }
-
-    [Fact]
     public void An_upsert_does_not_undo_a_revocation()
     {
         var key = CreateKey(Define(rpm: 10));
@@ -194,23 +171,6 @@ public sealed class ApiKeyActorTests(ITestOutputHelper output) : Akka.TestKit.Xu
 
         _clock.Advance(TimeSpan.FromHours(12));
         Assert.True(Admit(restarted, "r4").Admitted);
-    }
-
-    [Fact]
-    public void Flushed_spend_survives_a_crash()
-    {
-        var key = CreateKey(Define(budgetUsd: 1.00m), ApiKeyActorSettings.Default with { FlushEveryCompletions = 2 });
-        Admit(key, "r1");
-        Admit(key, "r2");
-        key.Tell(new Complete(Id, "r1", 10, 10, 0.60m));
-        key.Tell(new Complete(Id, "r2", 10, 10, 0.60m));
-        Assert.Equal(1.20m, GetState(key).SpentUsd);
-
-        Crash(key);
-        var restarted = StartKey();
-
-        Assert.Equal(AdmitRefusal.BudgetExhausted, Admit(restarted, "r3").Refusal);
-        Assert.Equal(1.20m, GetState(restarted).TotalSpentUsd);
     }
 
     [Fact]

@@ -247,14 +247,14 @@ public sealed class KeyRateLimiterTests
     }
 
     [Theory]
-    [InlineData(0, null, null)]
-    [InlineData(null, -1, null)]
-    [InlineData(null, null, 0)]
-    public void Non_positive_limits_are_rejected(int? rpm, int? tpm, int? maxConcurrent)
+    [InlineData(0, null, null, "Rpm must be positive or absent")]
+    [InlineData(null, -1, null, "Tpm must be positive or absent")]
+    [InlineData(null, null, 0, "MaxConcurrent must be positive or absent")]
+    public void Non_positive_limits_are_rejected(int? rpm, int? tpm, int? maxConcurrent, string problem)
     {
         var limits = new KeyLimits(rpm, tpm, maxConcurrent);
 
-        Assert.NotNull(limits.Validate());
+        Assert.Equal(problem, limits.Validate());
         Assert.Throws<ArgumentException>(() => new KeyRateLimiter(limits, T0));
     }
 }

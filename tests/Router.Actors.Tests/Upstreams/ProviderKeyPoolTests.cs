@@ -111,15 +111,15 @@ public sealed class ProviderKeyPoolTests
     public void Refuses_a_key_whose_rpm_is_spent_and_says_when_it_refills()
     {
         var pool = Pool(new ProviderKeySpec("a", Rpm: 2));
-        Assert.NotNull(pool.TryAcquire(0, 0));
-        Assert.NotNull(pool.TryAcquire(0, 0));
+        Assert.Equal("a", pool.TryAcquire(0, 0)?.KeyId);
+        Assert.Equal("a", pool.TryAcquire(0, 0)?.KeyId);
 
         var lease = pool.TryAcquire(0, 0, null, out var retryAt);
 
         Assert.Null(lease);
         Assert.Equal(30 * Second, retryAt); // 2 per minute: one request back every 30 s
         Assert.Null(pool.TryAcquire(30 * Second - 1, 0));
-        Assert.NotNull(pool.TryAcquire(retryAt!.Value, 0));
+        Assert.Equal("a", pool.TryAcquire(retryAt!.Value, 0)?.KeyId);
     }
 
     [Fact]
@@ -132,7 +132,7 @@ public sealed class ProviderKeyPoolTests
         Assert.Equal(6 * Second, retryAt); // 100 short at 1000 per minute
 
         pool.Release(lease, 0, actualTokens: 100); // 700 refunded: 900 left
-        Assert.NotNull(pool.TryAcquire(0, 300));
+        Assert.Equal("a", pool.TryAcquire(0, 300)?.KeyId);
     }
 
     [Fact]
@@ -155,7 +155,7 @@ public sealed class ProviderKeyPoolTests
 
         pool.Release(lease, Minute, actualTokens: 0); // full again; the 300 refund must not add to it
 
-        Assert.NotNull(pool.TryAcquire(Minute, 1000));
+        Assert.Equal("a", pool.TryAcquire(Minute, 1000)?.KeyId);
         Assert.Null(pool.TryAcquire(Minute, 1));
     }
 
@@ -203,7 +203,7 @@ public sealed class ProviderKeyPoolTests
         pool.ReportRateLimited("a", 0, TimeSpan.FromMinutes(10));
 
         Assert.Null(pool.TryAcquire(9 * Minute, 0));
-        Assert.NotNull(pool.TryAcquire(10 * Minute, 0));
+        Assert.Equal("a", pool.TryAcquire(10 * Minute, 0)?.KeyId);
     }
 
     [Fact]
@@ -320,7 +320,7 @@ public sealed class ProviderKeyPoolTests
         Assert.True(pool.ApplyRemote("a", cooldownRemaining: null, disabled: true, nowTicks: 0));
         Assert.Null(pool.TryAcquire(0, 0));
         Assert.True(pool.ApplyRemote("a", cooldownRemaining: null, disabled: false, nowTicks: 0));
-        Assert.NotNull(pool.TryAcquire(0, 0));
+        Assert.Equal("a", pool.TryAcquire(0, 0)?.KeyId);
     }
 
     [Fact]
@@ -332,7 +332,7 @@ public sealed class ProviderKeyPoolTests
         pool.ApplyRemote("a", wallNow.AddSeconds(4), disabled: false, wallNow, nowTicks: 50 * Second);
 
         Assert.Null(pool.TryAcquire(54 * Second - 1, 0));
-        Assert.NotNull(pool.TryAcquire(54 * Second, 0));
+        Assert.Equal("a", pool.TryAcquire(54 * Second, 0)?.KeyId);
     }
 
     [Fact]
@@ -345,7 +345,7 @@ public sealed class ProviderKeyPoolTests
         Assert.False(pool.ApplyRemote("zzz", TimeSpan.FromSeconds(1), true, 0));
         pool.ReportSuccess("zzz");
 
-        Assert.NotNull(pool.TryAcquire(0, 0));
+        Assert.Equal("a", pool.TryAcquire(0, 0)?.KeyId);
     }
 
     [Fact]

@@ -42,7 +42,9 @@ public sealed class ControlledUpstream : IAsyncDisposable
     public long Received => Interlocked.Read(ref _received);
     /// <summary>Streamed content chunks whose write (and flush) completed.</summary>
     public long ChunksWritten => Interlocked.Read(ref _chunksWritten);
+    /// <summary>Streams written to their end with the connection still open.</summary>
     public long StreamsFinished => Interlocked.Read(ref _streamsFinished);
+    /// <summary>Streams whose connection the router closed before the answer ended (Kestrel's RequestAborted).</summary>
     public long StreamsAborted => Interlocked.Read(ref _streamsAborted);
     private bool WritePending => Interlocked.Read(ref _writesPending) > 0;
 
@@ -142,6 +144,15 @@ public sealed class ControlledUpstream : IAsyncDisposable
 
     private async Task StreamAsync(HttpContext ctx, string model, CancellationToken ct)
     {
+        // Counted when Kestrel says the router closed the connection mid-answer, not when a write throws: once the
+        // connection is aborted Kestrel discards writes without an error, and it cancels RequestAborted on the thread
+        // pool, so on a loaded machine the loop below may run through the rest of the answer into the void first.
+        // Not disposed with the handler: the signal may come after the loop has ended.
+        var aborted = 0;
+        ctx.RequestAborted.Register(() =>
+        {
+            if (Interlocked.Exchange(ref aborted, 1) == 0) Interlocked.Increment(ref _streamsAborted);
+        });
         ctx.Response.ContentType = "text/event-stream";
         var head = "data: {\"id\":\"chatcmpl-long\",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":\"" + model + "\",\"choices\":[{\"index\":0,";
         var chunk = Encoding.UTF8.GetBytes(head + "\"delta\":{\"content\":\"" + new string('x', ChunkChars) + "\"},\"finish_reason\":null}]}\n\n");
@@ -164,11 +175,12 @@ public sealed class ControlledUpstream : IAsyncDisposable
                 Interlocked.Increment(ref _chunksWritten);
             }
             await ctx.Response.WriteAsync(tail, ct);
-            Interlocked.Increment(ref _streamsFinished);
+            await ctx.Response.CompleteAsync();
+            if (!ctx.RequestAborted.IsCancellationRequested) Interlocked.Increment(ref _streamsFinished);
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException)
         {
-            Interlocked.Increment(ref _streamsAborted);
+            // The registration above counts the abort.
         }
     }
 

@@ -16,6 +16,13 @@ public sealed class StreamRelayBackpressureTests(ITestOutputHelper output)
     private const int Chunks = 200_000;       // ~200 MB of content: far more than every buffer on the way together
     private const int ChunkChars = 1024;
 
+    /// <summary>
+    /// The bound docs/backpressure.md states: loopback TCP buffers on both connections plus Kestrel's 64 KiB response
+    /// buffer hold about 6,000 chunks of 1 KiB (3,396 to 7,409 measured on 2 cores); more than 8,000 means something
+    /// in the node buffers the answer.
+    /// </summary>
+    private const int DocumentedBound = 8_000;
+
     [Fact]
     public async Task A_client_that_stops_reading_stalls_the_upstream_instead_of_filling_the_node()
     {
@@ -38,17 +45,18 @@ public sealed class StreamRelayBackpressureTests(ITestOutputHelper output)
         //    buffers without bound.
         var written = await upstream.WaitForStallAsync(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(60));
         output.WriteLine($"upstream stalled after {written} of {Chunks} chunks ({written * ChunkChars / 1024} KiB of content)");
-        Assert.InRange(written, 1, Chunks / 4);
+        Assert.InRange(written, 1, DocumentedBound);
         Assert.Equal(0, upstream.StreamsFinished);
 
         // 3. Reading again releases it: the stall was backpressure, not a failure.
         await reader.ReadEventsAsync((int)written + 1_000);
         await upstream.WaitForChunksAsync(written, TimeSpan.FromSeconds(60));
 
-        // 4. The client leaves; the relay cancels the upstream call instead of draining it.
+        // 4. The client leaves; the relay cancels the upstream call instead of draining it: the router closes the
+        //    upstream connection mid-answer (a drained answer would end normally and abort nothing).
         response.Dispose();
         await upstream.WaitForStreamAbortAsync(TimeSpan.FromSeconds(30));
-        Assert.Equal(0, upstream.StreamsFinished);
+        Assert.Equal(1, upstream.StreamsAborted);
     }
 
     /// <summary>Reads SSE events (blank-line separated) from a stream, counting them.</summary>

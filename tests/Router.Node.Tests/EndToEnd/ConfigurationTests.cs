@@ -48,7 +48,10 @@ public sealed class ConfigurationTests
         // Guards the tests below: each fails for the one mistake it makes, not for something in the baseline.
         await using var app = Build(ValidRouter());
 
-        Assert.NotNull(app.Services.GetRequiredService<RouterOptions>());
+        var options = app.Services.GetRequiredService<RouterOptions>();
+        Assert.Equal(["sim", "openai"], options.Providers.Select(p => p.Name));
+        Assert.Equal(["a", "b"], options.Models.Select(m => m.Id));
+        Assert.Equal(["demo"], options.Keys.Select(k => k.Name));
     }
 
     [Fact]

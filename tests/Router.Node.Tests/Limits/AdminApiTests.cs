@@ -102,10 +102,13 @@ public sealed class AdminApiTests(AdminApiTests.SharedNode shared) : IClassFixtu
         var node = Node;
         var (id, key) = await node.CreateKeyAsync(new JsonObject { ["name"] = "doomed" });
 
+        var before = DateTimeOffset.UtcNow;
         var (status, revoked) = await SendAsync(node, HttpMethod.Delete, $"admin/keys/{id}");
+        var after = DateTimeOffset.UtcNow;
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.True((bool)revoked["revoked"]!);
-        Assert.NotNull(revoked["revokedAt"]);
+        // Stamped by the node's (real) clock when the revocation was made.
+        Assert.InRange(DateTimeOffset.Parse((string)revoked["revokedAt"]!, System.Globalization.CultureInfo.InvariantCulture), before.AddSeconds(-1), after.AddSeconds(1));
 
         using (var chat = await node.ChatAsync(key, ChatBody()))
         {
@@ -229,7 +232,7 @@ public sealed class AdminApiTests(AdminApiTests.SharedNode shared) : IClassFixtu
         {
             var (status, body) = await SendAsync(node, new HttpMethod(method), path, """{"name":"x"}""", adminKey);
             Assert.Equal(HttpStatusCode.Unauthorized, status);
-            Assert.NotNull(body["error"]!["message"]);
+            Assert.Equal("missing or wrong admin key", (string?)body["error"]!["message"]);
         }
 
         // Nothing was created by the refused POSTs.

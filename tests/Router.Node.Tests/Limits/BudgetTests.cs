@@ -138,10 +138,8 @@ public sealed class BudgetTests
 
         Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
         // One request per minute: the next one refills in 60 s.
-        var retryAfter = refused.Trailers.GetAll("retry-after").Select(e => e.Value).ToList();
-        Assert.NotEmpty(retryAfter);
-        // All, not Single: the service currently sends the trailer twice (reported, RouterGrpcService.ToRpc).
-        Assert.All(retryAfter, v => Assert.Equal("60", v));
+        // Exactly one trailer: a client that reads all values must not see the wait twice.
+        Assert.Equal(["60"], refused.Trailers.GetAll("retry-after").Select(e => e.Value));
     }
 
     [Fact]
@@ -156,6 +154,6 @@ public sealed class BudgetTests
         var refused = await Assert.ThrowsAsync<RpcException>(async () => await call.ResponseStream.MoveNext(CancellationToken.None));
 
         Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
-        Assert.Equal("60", refused.Trailers.GetValue("retry-after"));
+        Assert.Equal(["60"], refused.Trailers.GetAll("retry-after").Select(e => e.Value));
     }
 }

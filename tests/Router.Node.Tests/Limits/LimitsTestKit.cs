@@ -33,16 +33,9 @@ internal static class LimitsTestKit
 
     public static FakeTimeProvider FrozenClock() => new(Start);
 
-    /// <summary>
-    /// <see cref="RouterTestNode.StartAsync"/> plus <see cref="IngressQueueStopper"/>, without which disposing a node
-    /// that served a chat request never completes.
-    /// </summary>
+    /// <summary><see cref="RouterTestNode.StartAsync"/> with the limit tests' clock and service overrides.</summary>
     public static Task<RouterTestNode> StartNodeAsync(JsonObject router, TimeProvider? clock = null, Action<IServiceCollection>? overrides = null) =>
-        RouterTestNode.StartAsync(router, clock: clock, overrides: s =>
-        {
-            s.AddHostedService<IngressQueueStopper>();
-            overrides?.Invoke(s);
-        });
+        RouterTestNode.StartAsync(router, clock: clock, overrides: overrides);
 
     /// <summary>The simulated provider answering at once (a fake clock would otherwise hold its delays).</summary>
     public static JsonObject SimulatedProvider(int completionTokens = 5, double tokensPerSecond = 0) => new()
@@ -184,18 +177,4 @@ internal static class LimitsTestKit
     public static decimal Dec(JsonNode? node) => node!.GetValue<decimal>();
 
     public static long Long(JsonNode? node) => node!.GetValue<long>();
-}
-
-/// <summary>
-/// Works around a product bug: <see cref="IngressQueue.DisposeAsync"/> awaits its stream's <c>Sink.Ignore</c> task,
-/// which never completes once the ActorSystem is gone, and the container disposes the queue only after Akka has
-/// stopped, so the node's DisposeAsync hangs for ever. Registered last, this stops first and completes the queue
-/// while the ActorSystem still runs; the container's later DisposeAsync then finds the stream already done.
-/// </summary>
-internal sealed class IngressQueueStopper(IServiceProvider services) : IHostedService
-{
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public async Task StopAsync(CancellationToken cancellationToken) =>
-        await services.GetRequiredService<IngressQueue>().DisposeAsync();
 }

@@ -31,14 +31,15 @@ public sealed class UpstreamHttpTests
     }
 
     [Theory]
-    [InlineData("openai")]
-    [InlineData("anthropic")]
-    [InlineData("simulated")]
-    public void Factory_makes_a_client_for_each_known_kind(string kind)
+    [InlineData("openai", "OpenAiUpstreamClient")]
+    [InlineData("OpenAI", "OpenAiUpstreamClient")]
+    [InlineData("anthropic", "AnthropicUpstreamClient")]
+    [InlineData("simulated", "SimulatedUpstreamClient")]
+    public void Factory_makes_the_client_of_each_known_kind(string kind, string client)
     {
-        var client = UpstreamClients.Create(new ProviderOptions { Name = "p", Kind = kind, BaseUrl = "http://127.0.0.1:9/v1" }, TimeProvider.System);
+        var made = UpstreamClients.Create(new ProviderOptions { Name = "p", Kind = kind, BaseUrl = "http://127.0.0.1:9/v1" }, TimeProvider.System);
 
-        Assert.NotNull(client);
+        Assert.Equal(client, made.GetType().Name);
     }
 
     [Fact]

@@ -1,6 +1,6 @@
 using Router.Contracts.RateLimiting;
 
-namespace Router.Actors.Tests.RateLimiting;
+namespace Router.Contracts.Tests.RateLimiting;
 
 public sealed class ApiKeyHashTests
 {
