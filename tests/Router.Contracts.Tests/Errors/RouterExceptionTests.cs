@@ -1,4 +1,5 @@
 using Router.Contracts.Errors;
+using Router.Contracts.RateLimiting;
 
 namespace Router.Contracts.Tests.Errors;
 
@@ -7,7 +8,7 @@ public sealed class RouterExceptionTests
     [Fact]
     public void Carries_code_message_param_retry_after_and_limits_as_given()
     {
-        var limits = new RateLimitSnapshot(60, 0, TimeSpan.FromSeconds(12), 10_000, 250, TimeSpan.FromMilliseconds(1500));
+        var limits = new RateLimits(new RateLimitStatus(60, 0, 12_000), new RateLimitStatus(10_000, 250, 1_500));
 
         var ex = new RouterException(RouterErrorCode.RateLimited, "Rate limit reached for requests", "model", TimeSpan.FromSeconds(12), limits)
         {
@@ -19,7 +20,7 @@ public sealed class RouterExceptionTests
         Assert.Equal("model", ex.Param);
         Assert.Equal(TimeSpan.FromSeconds(12), ex.RetryAfter);
         Assert.Equal(3, ex.Attempts);
-        Assert.Equal(new RateLimitSnapshot(60, 0, TimeSpan.FromSeconds(12), 10_000, 250, TimeSpan.FromMilliseconds(1500)), ex.Limits);
+        Assert.Equal(new RateLimits(new RateLimitStatus(60, 0, 12_000), new RateLimitStatus(10_000, 250, 1_500)), ex.Limits);
     }
 
     [Fact]
@@ -47,14 +48,13 @@ public sealed class RouterExceptionTests
     }
 
     [Fact]
-    public void A_limit_the_key_does_not_have_is_null_in_the_snapshot()
+    public void A_limit_the_key_does_not_have_is_null_in_the_limits()
     {
-        var requestsOnly = new RateLimitSnapshot(60, 59, TimeSpan.FromSeconds(1), null, null, null);
+        var requestsOnly = new RateLimits(new RateLimitStatus(60, 59, 1_000), null);
 
-        Assert.Equal(60, requestsOnly.LimitRequests);
-        Assert.Equal(59, requestsOnly.RemainingRequests);
-        Assert.Null(requestsOnly.LimitTokens);
-        Assert.Null(requestsOnly.RemainingTokens);
-        Assert.Null(requestsOnly.ResetTokens);
+        Assert.Equal(60, requestsOnly.Requests!.Limit);
+        Assert.Equal(59, requestsOnly.Requests.Remaining);
+        Assert.Equal(1_000, requestsOnly.Requests.ResetMs);
+        Assert.Null(requestsOnly.Tokens);
     }
 }

@@ -119,7 +119,8 @@ public sealed class GrpcBatchTests
         await foreach (var r in call.ResponseStream.ReadAllAsync()) results[r.ClientId] = r;
 
         Assert.Equal(3, results.Count);
-        Assert.NotNull(results["ok"].Response);
+        Assert.Contains("simulated", results["ok"].Response.Content);
+        Assert.Equal("stop", results["ok"].Response.FinishReason);
         Assert.Equal((int)StatusCode.InvalidArgument, results["no-model"].Error.Code);
         Assert.Equal((int)StatusCode.NotFound, results["unknown-model"].Error.Code);
         Assert.Equal("ModelNotFound", results["unknown-model"].Error.Reason);
