@@ -54,12 +54,20 @@ public static class ApiKeyHash
         keyHashHex is { Length: 64 } && keyHashHex.All(char.IsAsciiHexDigit);
 }
 
-/// <summary>Writes the id as a bare string: shorter payloads, and readable in the journal.</summary>
+/// <summary>Writes the id as a bare string: shorter payloads, and readable in the journal. A JSON null is refused: every message that carries an id needs one (System.Text.Json skips a converter
+/// for null unless it asks to handle null, which would let a null id reach the shard extractor).</summary>
 internal sealed class ApiKeyIdJsonConverter : JsonConverter<ApiKeyId>
 {
-    public override ApiKeyId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-        new(reader.GetString() ?? throw new JsonException("ApiKeyId cannot be null"));
+    public override bool HandleNull => true;
 
-    public override void Write(Utf8JsonWriter writer, ApiKeyId value, JsonSerializerOptions options) =>
+    public override ApiKeyId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        reader.TokenType == JsonTokenType.String && reader.GetString() is { Length: > 0 } value
+            ? new ApiKeyId(value)
+            : throw new JsonException($"An ApiKeyId must be a non-empty string, not {reader.TokenType}");
+
+    public override void Write(Utf8JsonWriter writer, ApiKeyId? value, JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(value);
         writer.WriteStringValue(value.Value);
+    }
 }

@@ -167,6 +167,18 @@ public sealed class RouterSerializerTests() : Akka.TestKit.Xunit2.TestKit(Router
         Assert.Throws<SerializationException>(() => serializer.FromBinary("not json"u8.ToArray(), "ak.rv"));
     }
 
+    [Theory]
+    [InlineData("""{"keyId":null}""")]
+    [InlineData("""{"keyId":""}""")]
+    [InlineData("""{"keyId":42}""")]
+    public void A_message_whose_key_id_is_null_empty_or_not_a_string_is_refused(string payload)
+    {
+        // A null id would otherwise reach the shard extractor and fail there, far from the bad payload.
+        var serializer = new RouterSerializer((ExtendedActorSystem)Sys);
+
+        Assert.Throws<SerializationException>(() => serializer.FromBinary(Encoding.UTF8.GetBytes(payload), "ak.rv"));
+    }
+
     [Fact]
     public void A_type_without_a_manifest_is_refused()
     {
