@@ -20,6 +20,14 @@ public static class AdminHosting
         services.AddGrpc().AddServiceOptions<AdminGrpcService>(o => o.Interceptors.Add<AdminInterceptor>());
         return services;
     }
+
+    /// <summary>The Admin gRPC service and the admin HTTP API (refused when no admin key is configured).</summary>
+    public static WebApplication MapRouterAdmin(this WebApplication app, RouterOptions options)
+    {
+        app.MapGrpcService<AdminGrpcService>();
+        app.MapAdmin(options.AdminKey is null ? null : SecretResolver.Resolve(options.AdminKey, "Router:AdminKey"));
+        return app;
+    }
 }
 
 /// <summary>Starts the <see cref="MemberUpTracker"/> once the ActorSystem runs.</summary>
