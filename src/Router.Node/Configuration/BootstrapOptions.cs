@@ -21,6 +21,13 @@ public sealed class BootstrapOptions
     /// <summary>Port of the Akka.Management HTTP endpoint (contact-point probing). The container port is named <c>management</c>.</summary>
     public int ManagementPort { get; set; } = 8558;
 
+    /// <summary>
+    /// Address this node's management endpoint announces: it must be what discovery returns for this pod (its IP,
+    /// since pods are listed with their raw IPs), or no pod recognises itself as the lowest contact point and no
+    /// cluster forms. Empty: the machine's host name (fine outside Kubernetes only).
+    /// </summary>
+    public string? ManagementHostname { get; set; }
+
     /// <summary>Pods that must be discovered before the first one may form a new cluster (a StatefulSet's replica count is the safe value).</summary>
     public int RequiredContactPoints { get; set; } = 2;
 

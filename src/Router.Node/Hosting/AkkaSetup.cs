@@ -119,6 +119,7 @@ public static class AkkaSetup
         akka.WithAkkaManagement(new AkkaManagementOptions
             {
                 // Bound on every interface of the pod, announced with the pod's address (what discovery returns).
+                HostName = string.IsNullOrEmpty(b.ManagementHostname) ? null! : b.ManagementHostname,
                 BindHostName = "0.0.0.0",
                 BindPort = b.ManagementPort,
                 Port = b.ManagementPort,
