@@ -40,7 +40,8 @@ public static class BatchJobsHosting
             {
                 var region = registry.Get<BatchJobActor>();
                 registry.Register<BatchResumer>(system.ActorOf(
-                    BatchResumer.Props(region, () => BatchIds(system, queryPluginId), resumeSweep), "batch-resumer"));
+                    BatchResumer.Props(region, () => BatchIds(system, queryPluginId), resumeSweep).WithBackoffOnFailure("resumer"),
+                    "batch-resumer"));
             });
 
     private static Source<string, NotUsed> BatchIds(ActorSystem system, string queryPluginId) =>

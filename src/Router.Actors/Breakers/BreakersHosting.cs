@@ -16,5 +16,5 @@ public static class BreakersHosting
                 id => ModelBreakerActor.Props(id, settings, clock), new BreakerMessageExtractor(),
                 new ShardOptions { ShouldPassivateIdleEntities = false })
             .WithActors((system, registry) =>
-                registry.Register<BreakerViewUpdater>(system.ActorOf(BreakerViewUpdater.Props(view, clock), "breaker-view")));
+                registry.Register<BreakerViewUpdater>(system.ActorOf(BreakerViewUpdater.Props(view, clock).WithBackoffOnFailure("updater"), "breaker-view")));
 }

@@ -10,5 +10,5 @@ public static class UpstreamsHosting
     public static AkkaConfigurationBuilder AddRouterProviderKeys(
         this AkkaConfigurationBuilder akka, IReadOnlyDictionary<string, ProviderKeyPool> pools, TimeProvider clock) =>
         akka.WithActors((system, registry) =>
-            registry.Register<ProviderKeyStatusSync>(system.ActorOf(ProviderKeyStatusSync.Props(pools, clock), "provider-key-sync")));
+            registry.Register<ProviderKeyStatusSync>(system.ActorOf(ProviderKeyStatusSync.Props(pools, clock).WithBackoffOnFailure("sync"), "provider-key-sync")));
 }
