@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Router.Actors;
 using Router.Node.Admin;
 using Router.Node.Configuration;
 
@@ -35,7 +36,7 @@ internal sealed class MemberUpWatcher(IServiceProvider services, MemberUpTimes t
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        services.GetRequiredService<ActorSystem>().ActorOf(MemberUpTracker.Props(times, clock), "admin-member-up");
+        services.GetRequiredService<ActorSystem>().ActorOf(MemberUpTracker.Props(times, clock).WithBackoffOnFailure("tracker"), "admin-member-up");
         return Task.CompletedTask;
     }
 
