@@ -74,37 +74,37 @@ public sealed class ApiKeyJournalFailureTests : Akka.TestKit.Xunit2.TestKit
         return identity.Subject;
     }
 
-    [Fact]
-    public async Task A_failed_journal_write_stops_the_entity_and_the_next_message_recovers_what_was_written()
+    /// <summary>Creates the key with 10 RPM, then fails the write of a change to 20 RPM: the entity stops.</summary>
+    private async Task<IActorRef> StopByAFailedWriteAsync()
     {
         Assert.Equal(10, Ask(Define(rpm: 10)).Rpm);
         var entity = Entity();
         Watch(entity);
-
         await _journal.OnWrite.Fail();
         _region.Tell(Define(rpm: 20));
         ExpectTerminated(entity, TimeSpan.FromSeconds(10));
-
         await _journal.OnWrite.Pass();
+        return entity;
+    }
+
+    [Fact]
+    public async Task A_failed_journal_write_stops_the_entity_and_the_next_message_recovers_what_was_written()
+    {
+        var stopped = await StopByAFailedWriteAsync();
+
         var recovered = Ask(new GetState(Id));
         Assert.True(recovered.Exists);
         // The write that failed was never acknowledged and is not in the state; the one before it is.
         Assert.Equal(10, recovered.Rpm);
-        Assert.NotEqual(entity, Entity());
+        Assert.NotEqual(stopped, Entity());
         Assert.Equal(30, Ask(Define(rpm: 30)).Rpm);
     }
 
     [Fact]
     public async Task While_the_journal_cannot_replay_the_entity_stops_and_it_recovers_once_the_journal_returns()
     {
-        Assert.Equal(10, Ask(Define(rpm: 10)).Rpm);
-        var first = Entity();
-        Watch(first);
         // Stopped by a failed write, so no snapshot was taken on the way out: the next start must replay events.
-        await _journal.OnWrite.Fail();
-        _region.Tell(Define(rpm: 20));
-        ExpectTerminated(first, TimeSpan.FromSeconds(10));
-        await _journal.OnWrite.Pass();
+        await StopByAFailedWriteAsync();
 
         await _journal.OnRecovery.Fail();
         // The entity starts for this message, fails its replay and stops before anyone could watch it: the log
