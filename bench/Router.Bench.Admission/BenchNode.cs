@@ -3,9 +3,9 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Router.Actors.Dispatch;
 using Router.Contracts.Chat;
 using Router.Node.Hosting;
+using Router.Node.Ingress;
 using Router.Node.Pipeline;
 
 namespace Router.Bench.Admission;

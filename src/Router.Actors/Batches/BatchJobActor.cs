@@ -4,6 +4,7 @@ using Akka.Event;
 using Akka.Persistence;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using Router.Actors.Sharding;
 using Router.Contracts.Batches;
 using static Router.Contracts.Batches.BatchCommands;
 using static Router.Contracts.Batches.BatchEvents;
@@ -82,12 +83,6 @@ public sealed class BatchJobActor : ReceivePersistentActor, IWithTimers
 
     public static Props Props(string batchId, IBatchWork work, IFileStore files, BatchJobSettings settings, TimeProvider clock) =>
         Akka.Actor.Props.Create(() => new BatchJobActor(batchId, work, files, settings, clock));
-
-    /// <summary>The shard region's hand-off stop message: stops the items in flight (they run again where the job resumes).</summary>
-    public sealed record StopEntity
-    {
-        public static readonly StopEntity Instance = new();
-    }
 
     // --- Behaviours ---------------------------------------------------------------------------------------
 

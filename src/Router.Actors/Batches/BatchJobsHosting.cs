@@ -5,6 +5,7 @@ using Akka.Hosting;
 using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
 using Akka.Streams.Dsl;
+using Router.Actors.Sharding;
 
 namespace Router.Actors.Batches;
 
@@ -33,7 +34,7 @@ public static class BatchJobsHosting
                 {
                     RememberEntities = false,
                     ShouldPassivateIdleEntities = false,
-                    HandOffStopMessage = BatchJobActor.StopEntity.Instance,
+                    HandOffStopMessage = StopEntity.Instance,
                 })
             // Every node runs a resumer (duplicate resumes are harmless), so it is a plain actor, not a singleton.
             .WithActors((system, registry) =>

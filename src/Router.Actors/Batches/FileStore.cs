@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Npgsql;
+using Router.Actors.Persistence;
 
 namespace Router.Actors.Batches;
 
@@ -30,13 +31,11 @@ public interface IFileStore
 /// <summary>Picks the file store for the configured <c>Router:Persistence</c> provider.</summary>
 public static class FileStore
 {
-    public static IFileStore Create(string provider, string connectionString) =>
-        provider.Trim().ToLowerInvariant() switch
-        {
-            "sqlite" => new AdoFileStore(AdoFileStore.Dialect.Sqlite, connectionString),
-            "postgresql" or "postgres" => new AdoFileStore(AdoFileStore.Dialect.Postgres, connectionString),
-            _ => throw new ArgumentException($"Unknown file store provider '{provider}': expected 'sqlite' or 'postgresql'.", nameof(provider)),
-        };
+    public static IFileStore Create(string provider, string connectionString) => PersistenceProviders.Parse(provider) switch
+    {
+        PersistenceProvider.PostgreSql => new AdoFileStore(AdoFileStore.Dialect.Postgres, connectionString),
+        _ => new AdoFileStore(AdoFileStore.Dialect.Sqlite, connectionString),
+    };
 }
 
 /// <summary>

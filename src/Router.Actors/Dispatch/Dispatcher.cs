@@ -120,7 +120,7 @@ public sealed class Dispatcher(
             }
 
             // 1. A key for this deployment's provider (providers without keys, like simulated, need none).
-            Lease? lease = null;
+            ProviderKeyLease? lease = null;
             UpstreamException? failure;
             if (provider.Keys.Count > 0)
             {
@@ -276,7 +276,7 @@ public sealed class Dispatcher(
         private readonly long _started;
         private int _settled;
 
-        public Attempt(Dispatcher owner, ProviderRuntime provider, Deployment deployment, Lease? lease, int number, CancellationToken requestToken)
+        public Attempt(Dispatcher owner, ProviderRuntime provider, Deployment deployment, ProviderKeyLease? lease, int number, CancellationToken requestToken)
         {
             _owner = owner;
             Provider = provider;
@@ -291,7 +291,7 @@ public sealed class Dispatcher(
 
         public ProviderRuntime Provider { get; }
         public Deployment Deployment { get; }
-        public Lease? Lease { get; }
+        public ProviderKeyLease? Lease { get; }
         /// <summary>The leased provider key's secret (null for providers without keys). Never logged.</summary>
         public string? ApiKey { get; }
         public ServedBy ServedBy { get; private set; }

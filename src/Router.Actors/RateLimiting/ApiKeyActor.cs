@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
+using Router.Actors.Sharding;
 using Router.Contracts.RateLimiting;
 using static Router.Contracts.RateLimiting.ApiKeyCommands;
 using static Router.Contracts.RateLimiting.ApiKeyEvents;
@@ -271,19 +272,6 @@ public sealed class ApiKeyActor : ReceivePersistentActor, IWithTimers
     }
 
     // --- Messages -----------------------------------------------------------------------------------------
-
-    /// <summary>
-    /// Graceful stop: flush spend, snapshot buckets, then stop. Use it as the shard region's hand-off stop
-    /// message. Local to a node, so never serialized.
-    /// </summary>
-    public sealed class StopEntity : INoSerializationVerificationNeeded
-    {
-        public static readonly StopEntity Instance = new();
-
-        private StopEntity()
-        {
-        }
-    }
 
     private sealed class FlushTick : INoSerializationVerificationNeeded, INotInfluenceReceiveTimeout
     {

@@ -96,7 +96,7 @@ public sealed record ApiKeyState
         var meter = new Meter();
         foreach (var r in s.InFlight)
         {
-            meter.Leases[r.RequestId] = new Lease(r.EstimatedTokens, now.Ticks - Math.Max(0, (now.Utc - r.AdmittedAt).Ticks));
+            meter.Leases[r.RequestId] = new AdmissionLease(r.EstimatedTokens, now.Ticks - Math.Max(0, (now.Utc - r.AdmittedAt).Ticks));
         }
 
         var away = Math.Max(0, (now.Utc - s.TakenAt).Ticks);
@@ -163,7 +163,7 @@ public sealed record ApiKeyState
         var decision = limiter.Admit(now.Ticks, estimate);
         if (decision.Admitted)
         {
-            _meter.Leases[m.RequestId] = new Lease(estimate, now.Ticks);
+            _meter.Leases[m.RequestId] = new AdmissionLease(estimate, now.Ticks);
         }
 
         return new(Result(m, decision), [], expired);
@@ -443,7 +443,7 @@ public sealed record ApiKeyState
 
     private AdmitResult Refusal(Admit m, AdmitRefusal reason, TimeSpan? retryAfter, KeyRateLimiter? limiter, long nowTicks) =>
         new(KeyId, m.RequestId, false, reason, retryAfter is { } r ? CeilMs(r) : null,
-            Info(limiter?.RequestStatus(nowTicks)), Info(limiter?.TokenStatus(nowTicks)));
+            limiter?.RequestStatus(nowTicks), limiter?.TokenStatus(nowTicks));
 
     private AdmitResult Result(Admit m, AdmitDecision d)
     {
@@ -457,11 +457,8 @@ public sealed record ApiKeyState
             _ => throw new ArgumentOutOfRangeException(nameof(d), d.RefusedBy, "Unknown limit"),
         };
         var retryAfter = d.RetryAfter is { } r && r != TimeSpan.MaxValue ? CeilMs(r) : (long?)null;
-        return new AdmitResult(KeyId, m.RequestId, d.Admitted, reason, retryAfter, Info(d.Requests), Info(d.Tokens));
+        return new AdmitResult(KeyId, m.RequestId, d.Admitted, reason, retryAfter, d.Requests, d.Tokens);
     }
-
-    private static RateLimitInfo? Info(LimitStatus? s) =>
-        s is { } v ? new RateLimitInfo(v.Limit, v.Remaining, CeilMs(v.ResetAfter)) : null;
 
     // Rounded up: a client that waits exactly this long must find the allowance there.
     private static long CeilMs(TimeSpan t) => (t.Ticks + TimeSpan.TicksPerMillisecond - 1) / TimeSpan.TicksPerMillisecond;
@@ -509,7 +506,7 @@ public sealed record ApiKeyState
     /// <summary>What a key holds only in memory; changed in place (see <see cref="ApiKeyState"/>).</summary>
     private sealed class Meter
     {
-        public Dictionary<string, Lease> Leases { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, AdmissionLease> Leases { get; } = new(StringComparer.Ordinal);
 
         // Batches handed out by Decide to be written, oldest first, until their event is applied.
         public Queue<SpendRecorded> Unwritten { get; } = new();
@@ -522,7 +519,7 @@ public sealed record ApiKeyState
         public PendingSpend Pending { get; set; } = PendingSpend.Empty;
     }
 
-    private readonly record struct Lease(int EstimatedTokens, long AdmittedTicks);
+    private readonly record struct AdmissionLease(int EstimatedTokens, long AdmittedTicks);
 
     private readonly record struct PendingSpend(decimal CostUsd, int Requests, long Tokens, DateTimeOffset LastAt, DateTimeOffset PeriodStart)
     {

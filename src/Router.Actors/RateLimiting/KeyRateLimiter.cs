@@ -1,3 +1,5 @@
+using Router.Contracts.RateLimiting;
+
 namespace Router.Actors.RateLimiting;
 
 /// <summary>A key's rate limits; null means unlimited. Values must be positive.</summary>
@@ -23,17 +25,13 @@ public enum LimitKind
     NeverFits,
 }
 
-/// <summary>One limit's figures as OpenAI's <c>x-ratelimit-{limit,remaining,reset}-*</c> headers report them.</summary>
-/// <param name="ResetAfter">Time until the bucket is full again.</param>
-public readonly record struct LimitStatus(long Limit, long Remaining, TimeSpan ResetAfter);
-
 /// <summary>Outcome of <see cref="KeyRateLimiter.Admit"/>.</summary>
 /// <param name="RefusedBy">The binding limit on refusal; null when admitted.</param>
 /// <param name="RetryAfter">On refusal, when retrying can succeed at the earliest; null for never-fits.</param>
 /// <param name="Requests">RPM status after the decision; null when unlimited.</param>
 /// <param name="Tokens">TPM status after the decision; null when unlimited.</param>
 public sealed record AdmitDecision(
-    bool Admitted, LimitKind? RefusedBy, TimeSpan? RetryAfter, LimitStatus? Requests, LimitStatus? Tokens);
+    bool Admitted, LimitKind? RefusedBy, TimeSpan? RetryAfter, RateLimitStatus? Requests, RateLimitStatus? Tokens);
 
 /// <summary>Exportable limiter state for snapshots.</summary>
 public sealed record KeyRateLimiterState(TokenBucketState? Requests, TokenBucketState? Tokens, int InFlight);
@@ -172,9 +170,9 @@ public sealed class KeyRateLimiter
         Limits = limits;
     }
 
-    public LimitStatus? RequestStatus(long nowTicks) => Status(_requests, nowTicks);
+    public RateLimitStatus? RequestStatus(long nowTicks) => Status(_requests, nowTicks);
 
-    public LimitStatus? TokenStatus(long nowTicks) => Status(_tokens, nowTicks);
+    public RateLimitStatus? TokenStatus(long nowTicks) => Status(_tokens, nowTicks);
 
     public KeyRateLimiterState Export(long nowTicks) =>
         new(_requests?.Export(nowTicks), _tokens?.Export(nowTicks), InFlight);
@@ -206,10 +204,10 @@ public sealed class KeyRateLimiter
         return bucket;
     }
 
-    private static LimitStatus? Status(TokenBucket? bucket, long nowTicks) =>
+    private static RateLimitStatus? Status(TokenBucket? bucket, long nowTicks) =>
         bucket is null
             ? null
-            : new LimitStatus(bucket.Capacity, Math.Max(0, bucket.Available(nowTicks)), bucket.TimeUntilFull(nowTicks));
+            : RateLimitStatus.Of(bucket.Capacity, Math.Max(0, bucket.Available(nowTicks)), bucket.TimeUntilFull(nowTicks));
 
     private static void ThrowIfInvalid(KeyLimits limits)
     {

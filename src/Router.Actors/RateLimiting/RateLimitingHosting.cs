@@ -1,5 +1,6 @@
 using Akka.Cluster.Hosting;
 using Akka.Hosting;
+using Router.Actors.Sharding;
 
 namespace Router.Actors.RateLimiting;
 
@@ -20,7 +21,7 @@ public static class RateLimitingHosting
             new ShardOptions
             {
                 // A graceful hand-off persists unsaved spend and bucket levels before the entity moves.
-                HandOffStopMessage = ApiKeyActor.StopEntity.Instance,
+                HandOffStopMessage = StopEntity.Instance,
                 RememberEntities = false,
                 // The entity passivates itself when idle, after saving its state.
                 ShouldPassivateIdleEntities = false,

@@ -132,6 +132,35 @@ public sealed class TokenBucket
         _scaled -= (Int128)amount * _periodTicks;
     }
 
+    /// <summary>
+    /// As <see cref="Charge(long, long)"/>, but leaves at most <paramref name="maxDebt"/> units of debt: usage beyond
+    /// that is forgiven, so one request that used far more than estimated cannot block the bucket for long.
+    /// </summary>
+    public void Charge(long nowTicks, long amount, long maxDebt)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxDebt);
+        Charge(nowTicks, amount);
+        var floor = -(Int128)maxDebt * _periodTicks;
+        if (_scaled < floor)
+        {
+            _scaled = floor;
+        }
+    }
+
+    /// <summary>
+    /// Compares what two buckets hold at <paramref name="nowTicks"/>, fractions of a unit included: positive when
+    /// <paramref name="a"/> holds more, negative when <paramref name="b"/> does, zero when equal.
+    /// </summary>
+    public static int CompareLevels(TokenBucket a, TokenBucket b, long nowTicks)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        a.Refill(nowTicks);
+        b.Refill(nowTicks);
+        // level = scaled / periodTicks; cross-multiplied so that no fraction is lost.
+        return (a._scaled * b._periodTicks).CompareTo(b._scaled * a._periodTicks);
+    }
+
     /// <summary>Changes the capacity (and so the rate), keeping the current level clamped to the new capacity.</summary>
     public void Reconfigure(long capacity, long nowTicks)
     {

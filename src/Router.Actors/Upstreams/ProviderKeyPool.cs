@@ -1,13 +1,15 @@
+using Router.Actors.RateLimiting;
+
 namespace Router.Actors.Upstreams;
 
 /// <summary>
 /// The keys of one provider on one node, so that one throttled or revoked key never fails a request while
 /// another key could serve it. Picks the least-loaded healthy key, keeps each key within its own RPM/TPM
-/// budget, rests a key after a 429 and disables it after 401/403. Holds key ids only, never secrets.
+/// limits, rests a key after a 429 and disables it after 401/403. Holds key ids only, never secrets.
 /// </summary>
 /// <remarks>
 /// <para>Time is TimeSpan ticks from any fixed origin (monotonic), passed in by the caller, never decreasing.</para>
-/// <para>Budgets refill continuously (limit per minute, capacity one minute's worth) and start full. They are
+/// <para>Each key's RPM and TPM are <see cref="TokenBucket"/>s (limit per minute, refilled continuously) that start full. They are
 /// local to this pool: with several nodes, give each node its share of the provider's limit; the provider's 429
 /// remains the authority and cools the key everywhere through <see cref="ApplyRemote(string, TimeSpan?, bool, long)"/>.</para>
 /// <para>Cooldown after a 429: the provider's retry-after as given (even beyond the cap: it knows its quota);
@@ -19,8 +21,8 @@ namespace Router.Actors.Upstreams;
 public sealed class ProviderKeyPool
 {
     private readonly object _gate = new();
-    private readonly KeyState[] _keys;
-    private readonly Dictionary<string, KeyState> _byId;
+    private readonly PooledKey[] _keys;
+    private readonly Dictionary<string, PooledKey> _byId;
     private readonly KeyCooldownSettings _cooldown;
 
     public ProviderKeyPool(string provider, IEnumerable<ProviderKeySpec> keys, KeyCooldownSettings? cooldown = null)
@@ -32,8 +34,8 @@ public sealed class ProviderKeyPool
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(_cooldown.DefaultCooldown, TimeSpan.Zero, nameof(cooldown));
         ArgumentOutOfRangeException.ThrowIfLessThan(_cooldown.MaxCooldown, _cooldown.DefaultCooldown, nameof(cooldown));
 
-        _keys = keys.Select(k => new KeyState(k)).ToArray();
-        _byId = new Dictionary<string, KeyState>(StringComparer.Ordinal);
+        _keys = keys.Select(k => new PooledKey(k)).ToArray();
+        _byId = new Dictionary<string, PooledKey>(StringComparer.Ordinal);
         foreach (var key in _keys)
         {
             if (!_byId.TryAdd(key.Id, key))
@@ -48,25 +50,25 @@ public sealed class ProviderKeyPool
     public IReadOnlyList<string> KeyIds => _keys.Select(k => k.Id).ToArray();
 
     /// <inheritdoc cref="TryAcquire(long, int, IReadOnlySet{string}?, out long?)"/>
-    public Lease? TryAcquire(long nowTicks, int estimatedTokens, IReadOnlySet<string>? exclude = null) =>
+    public ProviderKeyLease? TryAcquire(long nowTicks, int estimatedTokens, IReadOnlySet<string>? exclude = null) =>
         TryAcquire(nowTicks, estimatedTokens, exclude, out _);
 
     /// <summary>
     /// Leases the healthy key with the fewest requests in flight, then the most RPM left (no limit counts as
     /// most), then the first configured. A healthy key is enabled, not cooling down, not in
     /// <paramref name="exclude"/> (keys this request already tried) and has one request and
-    /// <paramref name="estimatedTokens"/> left in its budgets (a request larger than a key's whole TPM needs a
-    /// full budget, so it still goes through eventually).
+    /// <paramref name="estimatedTokens"/> left in its buckets (a request larger than a key's whole TPM needs a
+    /// full bucket, so it still goes through eventually).
     /// </summary>
     /// <param name="retryAtTicks">When no key is healthy: the earliest time a non-excluded, enabled key can be,
     /// or null if none ever will (all disabled or excluded). Null on success.</param>
-    public Lease? TryAcquire(long nowTicks, int estimatedTokens, IReadOnlySet<string>? exclude, out long? retryAtTicks)
+    public ProviderKeyLease? TryAcquire(long nowTicks, int estimatedTokens, IReadOnlySet<string>? exclude, out long? retryAtTicks)
     {
         var tokens = Math.Max(0, estimatedTokens);
         retryAtTicks = null;
         lock (_gate)
         {
-            KeyState? best = null;
+            PooledKey? best = null;
             foreach (var key in _keys)
             {
                 if (key.Disabled || (exclude is not null && exclude.Contains(key.Id)))
@@ -81,7 +83,7 @@ public sealed class ProviderKeyPool
                     continue;
                 }
 
-                if (best is null || key.IsLessLoadedThan(best))
+                if (best is null || key.IsLessLoadedThan(best, nowTicks))
                 {
                     best = key;
                 }
@@ -94,15 +96,15 @@ public sealed class ProviderKeyPool
 
             retryAtTicks = null;
             var charged = best.Take(nowTicks, tokens);
-            return new Lease(Provider, best.Id, charged, nowTicks);
+            return new ProviderKeyLease(Provider, best.Id, charged, nowTicks);
         }
     }
 
     /// <summary>
-    /// Returns a lease. With <paramref name="actualTokens"/> the TPM budget is corrected to what the request
+    /// Returns a lease. With <paramref name="actualTokens"/> the TPM bucket is corrected to what the request
     /// really used (refunding an over-estimate, charging an under-estimate). Releasing twice does nothing.
     /// </summary>
-    public void Release(Lease lease, long nowTicks, int? actualTokens = null)
+    public void Release(ProviderKeyLease lease, long nowTicks, int? actualTokens = null)
     {
         ArgumentNullException.ThrowIfNull(lease);
         if (!string.Equals(lease.Provider, Provider, StringComparison.Ordinal) || !lease.MarkReleased())
@@ -225,7 +227,7 @@ public sealed class ProviderKeyPool
         }
     }
 
-    private ProviderKeyStatus StatusOf(KeyState key) => new(Provider, key.Id, key.CooldownUntil, key.Disabled);
+    private ProviderKeyStatus StatusOf(PooledKey key) => new(Provider, key.Id, key.CooldownUntil, key.Disabled);
 
     private TimeSpan DefaultCooldown(int consecutive)
     {
@@ -235,11 +237,14 @@ public sealed class ProviderKeyPool
         return TimeSpan.FromTicks((long)ticks);
     }
 
-    private sealed class KeyState(ProviderKeySpec spec)
+    /// <summary>One key's local state. Its RPM/TPM buckets start full at the first time the pool is asked about the key.</summary>
+    private sealed class PooledKey(ProviderKeySpec spec)
     {
+        private TokenBucket? _rpm;
+        private TokenBucket? _tpm;
+        private bool _started;
+
         public string Id { get; } = spec.Id;
-        public Budget? Rpm { get; } = Budget.For(spec.Rpm);
-        public Budget? Tpm { get; } = Budget.For(spec.Tpm);
         public int InFlight { get; private set; }
         public long? CooldownUntil { get; set; }
         public bool Disabled { get; set; }
@@ -248,101 +253,82 @@ public sealed class ProviderKeyPool
         /// <summary>The earliest time this key can take the request (≤ now: it can take it now).</summary>
         public long ReadyAt(long nowTicks, int tokens)
         {
+            Start(nowTicks);
             var ready = CooldownUntil is { } until && until > nowTicks ? until : nowTicks;
-            if (Rpm is not null)
+            if (_rpm is not null)
             {
-                ready = Math.Max(ready, Rpm.ReadyAt(nowTicks, 1));
+                ready = Math.Max(ready, nowTicks + _rpm.TimeUntilAvailable(nowTicks, 1).Ticks);
             }
 
-            if (Tpm is not null)
+            if (_tpm is not null)
             {
-                ready = Math.Max(ready, Tpm.ReadyAt(nowTicks, Math.Min(tokens, Tpm.Capacity)));
+                ready = Math.Max(ready, nowTicks + _tpm.TimeUntilAvailable(nowTicks, Math.Min(tokens, _tpm.Capacity)).Ticks);
             }
 
             return ready;
         }
 
-        public bool IsLessLoadedThan(KeyState other)
+        /// <summary>Fewer requests in flight, then more RPM left (fractions of a request count; no limit is the most).</summary>
+        public bool IsLessLoadedThan(PooledKey other, long nowTicks)
         {
             if (InFlight != other.InFlight)
             {
                 return InFlight < other.InFlight;
             }
 
-            var mine = Rpm?.Available ?? double.PositiveInfinity;
-            var theirs = other.Rpm?.Available ?? double.PositiveInfinity;
-            return mine > theirs;
+            Start(nowTicks);
+            other.Start(nowTicks);
+            return (_rpm, other._rpm) switch
+            {
+                (null, _) => other._rpm is not null,
+                (_, null) => false,
+                var (mine, theirs) => TokenBucket.CompareLevels(mine, theirs, nowTicks) > 0,
+            };
         }
 
         public int Take(long nowTicks, int tokens)
         {
+            Start(nowTicks);
             InFlight++;
-            Rpm?.Refill(nowTicks);
-            Tpm?.Refill(nowTicks);
-            Rpm?.Take(1);
-            var charged = Tpm is null ? tokens : Math.Min(tokens, Tpm.Capacity);
-            Tpm?.Take(charged);
+            _rpm?.Charge(nowTicks, 1);
+            var charged = _tpm is null ? tokens : (int)Math.Min(tokens, _tpm.Capacity);
+            _tpm?.Charge(nowTicks, charged);
             return charged;
         }
 
+        /// <summary>
+        /// Frees the slot and corrects the TPM bucket to the request's real usage: an over-estimate is refunded (never
+        /// above the limit), an under-estimate charged, leaving at most one minute's worth of debt.
+        /// </summary>
         public void Return(long nowTicks, int charged, int? actualTokens)
         {
             InFlight = Math.Max(0, InFlight - 1);
-            if (Tpm is not null && actualTokens is { } actual)
+            if (_tpm is null || actualTokens is not { } actual)
             {
-                Tpm.Refill(nowTicks);
-                Tpm.Take(Math.Max(0, actual) - charged);
+                return;
+            }
+
+            var extra = Math.Max(0, actual) - charged;
+            if (extra > 0)
+            {
+                _tpm.Charge(nowTicks, extra, maxDebt: _tpm.Capacity);
+            }
+            else if (extra < 0)
+            {
+                _tpm.Refund(nowTicks, -extra);
             }
         }
-    }
 
-    /// <summary>A per-minute allowance that refills continuously; may go into debt (down to −capacity) when a request used more than estimated, and a refund never lifts it above capacity.</summary>
-    private sealed class Budget
-    {
-        private readonly double _perTick;
-        // Refill arithmetic is in doubles: half a tick's refill absorbs rounding so "ready at t" holds at t, not a tick before or after.
-        private readonly double _slack;
-        private long? _lastTicks;
-
-        private Budget(int capacity)
+        private void Start(long nowTicks)
         {
-            Capacity = capacity;
-            Available = capacity;
-            _perTick = capacity / (double)TimeSpan.TicksPerMinute;
-            _slack = _perTick / 2;
-        }
-
-        public int Capacity { get; }
-        public double Available { get; private set; }
-
-        public static Budget? For(int? limit) => limit is > 0 ? new Budget(limit.Value) : null;
-
-        public void Refill(long nowTicks)
-        {
-            // Budgets start full, so the first observed time is simply the origin of refilling.
-            if (_lastTicks is { } last && nowTicks > last)
+            if (_started)
             {
-                Available = Math.Min(Capacity, Available + (nowTicks - last) * _perTick);
+                return;
             }
 
-            if (_lastTicks is null || nowTicks > _lastTicks)
-            {
-                _lastTicks = nowTicks;
-            }
+            _started = true;
+            _rpm = spec.Rpm is int rpm && rpm > 0 ? new TokenBucket(rpm, TimeSpan.FromMinutes(1), nowTicks) : null;
+            _tpm = spec.Tpm is int tpm && tpm > 0 ? new TokenBucket(tpm, TimeSpan.FromMinutes(1), nowTicks) : null;
         }
-
-        public long ReadyAt(long nowTicks, double needed)
-        {
-            Refill(nowTicks);
-            if (Available + _slack >= needed)
-            {
-                return nowTicks;
-            }
-
-            // Scaled by the integer rate rather than divided by the fractional one, so whole deficits give exact times.
-            return nowTicks + Math.Max(1, (long)Math.Ceiling((needed - Available) * TimeSpan.TicksPerMinute / Capacity));
-        }
-
-        public void Take(double amount) => Available = Math.Clamp(Available - amount, -Capacity, Capacity);
     }
 }

@@ -33,11 +33,11 @@ public sealed record ProviderKeyStatus(string Provider, string KeyId, long? Cool
 /// Permission to send one request with one key. Return it with <see cref="ProviderKeyPool.Release"/> exactly
 /// once whatever the outcome (a second release is ignored), so the key's in-flight count stays true.
 /// </summary>
-public sealed class Lease
+public sealed class ProviderKeyLease
 {
     private int _released;
 
-    internal Lease(string provider, string keyId, int chargedTokens, long acquiredAtTicks)
+    internal ProviderKeyLease(string provider, string keyId, int chargedTokens, long acquiredAtTicks)
     {
         Provider = provider;
         KeyId = keyId;
@@ -50,12 +50,12 @@ public sealed class Lease
     /// <summary>Which key to use; the caller looks its secret up elsewhere.</summary>
     public string KeyId { get; }
 
-    /// <summary>Tokens taken from the key's TPM budget on acquire, reconciled on release.</summary>
+    /// <summary>Tokens taken from the key's TPM bucket on acquire, reconciled on release.</summary>
     public int ChargedTokens { get; }
 
     public long AcquiredAtTicks { get; }
 
     internal bool MarkReleased() => Interlocked.Exchange(ref _released, 1) == 0;
 
-    public override string ToString() => $"Lease({Provider}/{KeyId})";
+    public override string ToString() => $"ProviderKeyLease({Provider}/{KeyId})";
 }

@@ -2,7 +2,7 @@ namespace Router.Actors.Usage;
 
 /// <summary>
 /// Where ledger rows live. A seam so the writer and the admin API do not care whether a single node keeps them in
-/// SQLite or a cluster shares PostgreSQL; see <see cref="UsageStore.Create"/>.
+/// SQLite or a cluster shares PostgreSQL; the host picks one (Router.Node.Usage.UsageStore.Create).
 /// </summary>
 public interface IUsageStore : IAsyncDisposable
 {

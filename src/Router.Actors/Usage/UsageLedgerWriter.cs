@@ -28,7 +28,7 @@ public sealed record UsageLedgerWriterOptions
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Which store failures are retried; others fail the batch at once.</summary>
-    public Func<Exception, bool> IsTransient { get; init; } = UsageStore.IsTransient;
+    public Func<Exception, bool> IsTransient { get; init; } = StoreFailures.IsTransient;
 
     /// <summary>Clock for the backoff delays (a fake one in tests).</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;

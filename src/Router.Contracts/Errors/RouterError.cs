@@ -1,3 +1,5 @@
+using Router.Contracts.RateLimiting;
+
 namespace Router.Contracts.Errors;
 
 /// <summary>What went wrong, independent of the protocol; each ingress maps it to its own shape and status.</summary>
@@ -17,18 +19,13 @@ public enum RouterErrorCode
     Internal,
 }
 
-/// <summary>A key's limits as the <c>x-ratelimit-*</c> headers show them; a limit the key does not have is null.</summary>
-public sealed record RateLimitSnapshot(
-    long? LimitRequests, long? RemainingRequests, TimeSpan? ResetRequests,
-    long? LimitTokens, long? RemainingTokens, TimeSpan? ResetTokens);
-
 /// <summary>A request-level failure that an ingress turns into a protocol-shaped error response.</summary>
 public sealed class RouterException(
-    RouterErrorCode code, string message, string? param = null, TimeSpan? retryAfter = null, RateLimitSnapshot? limits = null)
+    RouterErrorCode code, string message, string? param = null, TimeSpan? retryAfter = null, RateLimits? limits = null)
     : Exception(message)
 {
     /// <summary>The key's limits at refusal, for the <c>x-ratelimit-*</c> headers of a 429.</summary>
-    public RateLimitSnapshot? Limits { get; } = limits;
+    public RateLimits? Limits { get; } = limits;
 
     public RouterErrorCode Code { get; } = code;
     /// <summary>Upstream attempts made before giving up (for the ledger), when dispatch got that far.</summary>

@@ -117,10 +117,6 @@ public static class ApiKeyCommands
     /// <summary>Replies <see cref="KeyState"/> (with <c>Exists = false</c> for an unknown key).</summary>
     public sealed record GetState(ApiKeyId KeyId) : IWithApiKeyId, IRouterMessage;
 
-    /// <summary>One limit as OpenAI's <c>x-ratelimit-limit-*</c>, <c>-remaining-*</c>, <c>-reset-*</c> headers need it.</summary>
-    /// <param name="ResetMs">Milliseconds until the limit is fully replenished (rounded up).</param>
-    public sealed record RateLimitInfo(long Limit, long Remaining, long ResetMs);
-
     /// <summary>Answer to <see cref="Admit"/>.</summary>
     /// <param name="RetryAfterMs">
     /// On refusal, milliseconds (rounded up) after which a retry can succeed; null when retrying cannot help
@@ -134,8 +130,8 @@ public static class ApiKeyCommands
         bool Admitted,
         AdmitRefusal Refusal,
         long? RetryAfterMs,
-        RateLimitInfo? Requests,
-        RateLimitInfo? Tokens) : IRouterMessage;
+        RateLimitStatus? Requests,
+        RateLimitStatus? Tokens) : IRouterMessage;
 
     /// <summary>A key as the Admin API shows it: definition, live limit levels, spend. Never the hash.</summary>
     /// <param name="Exists">False when no key with this id was ever created; the other fields are then defaults.</param>

@@ -6,6 +6,7 @@ using Router.Actors.Dispatch;
 using Router.Actors.Usage;
 using Router.Contracts.RateLimiting;
 using Router.Node.Configuration;
+using Router.Node.Ingress;
 
 namespace Router.Node.Admin;
 

@@ -1,5 +1,5 @@
-using Router.Actors.Dispatch;
 using Router.Node.Configuration;
+using Router.Node.Ingress;
 
 namespace Router.Node.Batches;
 

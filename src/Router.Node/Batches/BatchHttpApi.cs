@@ -100,7 +100,7 @@ public static class BatchHttpApi
         var options = http.RequestServices.GetRequiredService<RouterOptions>().Batches;
         string inputFileId, endpoint, window;
         Dictionary<string, string>? metadata = null;
-        using (var doc = await HttpIngress.ReadJsonAsync(http, http.RequestServices.GetRequiredService<IngressSettings>().MaxBodyBytes))
+        using (var doc = await HttpIngress.ReadJsonAsync(http, http.RequestServices.GetRequiredService<BodyLimits>().MaxBodyBytes))
         {
             var root = doc.RootElement;
             JsonFields.RequireObject(root);

@@ -64,7 +64,7 @@ public sealed class GrpcOptions
 
 public sealed class PersistenceOptions
 {
-    /// <summary><c>sqlite</c> (default) or <c>postgresql</c>.</summary>
+    /// <summary><c>sqlite</c> (default) or <c>postgresql</c>; read by <see cref="Router.Actors.Persistence.PersistenceProviders.Parse"/>.</summary>
     public string Provider { get; set; } = "sqlite";
     public string ConnectionString { get; set; } = "Data Source=router.db";
 }

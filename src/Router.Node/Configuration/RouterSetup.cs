@@ -1,3 +1,4 @@
+using Router.Actors.Persistence;
 using Router.Actors.Routing;
 
 namespace Router.Node.Configuration;
@@ -38,7 +39,7 @@ public static class RouterSetup
         Port(o.Grpc.Port, "Router:Grpc:Port", allowZero: true);
         if (o.Http.Port == o.Grpc.Port && o.Http.Port != 0) throw new ConfigurationException("Router:Grpc:Port", "must differ from Router:Http:Port");
         if (o.Http.MaxBodyBytes < 1024) throw new ConfigurationException("Router:Http:MaxBodyBytes", "must be at least 1024");
-        if (o.Persistence.Provider is not ("sqlite" or "postgresql"))
+        if (!PersistenceProviders.TryParse(o.Persistence.Provider, out _))
             throw new ConfigurationException("Router:Persistence:Provider", $"must be 'sqlite' or 'postgresql', not '{o.Persistence.Provider}'");
         if (string.IsNullOrWhiteSpace(o.Persistence.ConnectionString))
             throw new ConfigurationException("Router:Persistence:ConnectionString", "is empty");

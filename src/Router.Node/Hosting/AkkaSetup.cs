@@ -12,6 +12,7 @@ using Akka.Persistence.Sql.Hosting;
 using Akka.Remote.Hosting;
 using Router.Actors.Batches;
 using Router.Actors.Breakers;
+using Router.Actors.Persistence;
 using Router.Actors.RateLimiting;
 using Router.Actors.Upstreams;
 using Router.Contracts.Serialization;
@@ -148,7 +149,9 @@ public static class AkkaSetup
     public static AkkaConfigurationBuilder AddRouterPersistence(this AkkaConfigurationBuilder akka, PersistenceOptions p) =>
         akka.WithSqlPersistence(
             connectionString: p.ConnectionString,
-            providerName: p.Provider == "postgresql" ? LinqToDB.ProviderName.PostgreSQL15 : LinqToDB.ProviderName.SQLiteMS,
+            providerName: PersistenceProviders.Parse(p.Provider) == PersistenceProvider.PostgreSql
+                ? LinqToDB.ProviderName.PostgreSQL15
+                : LinqToDB.ProviderName.SQLiteMS,
             autoInitialize: true);
 
     /// <summary>Refuses cluster timings that cannot work, naming the field (exit code 2 like every configuration error).</summary>

@@ -1,6 +1,5 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
-using Router.Actors.Dispatch;
 using Router.Contracts.Errors;
 using Router.Node.Ingress;
 

@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Router.Actors.Dispatch;
 using Router.Node.Configuration;
 using Router.Node.Grpc;
 using Router.Node.Ingress;
@@ -11,10 +10,10 @@ public static class IngressHosting
 {
     public static IServiceCollection AddRouterIngress(this IServiceCollection services, RouterOptions options, TimeProvider clock)
     {
-        services.AddSingleton(new Router.Node.Ingress.IngressSettings(options.Http.MaxBodyBytes));
+        services.AddSingleton(new BodyLimits(options.Http.MaxBodyBytes));
         services.AddSingleton(sp => new IngressQueue(
             Akka.Streams.ActorMaterializer.Create(sp.GetRequiredService<ActorSystem>(), namePrefix: "ingress"),
-            new Router.Actors.Dispatch.IngressSettings(options.Ingress.QueueSize, options.Ingress.Parallelism), clock));
+            new IngressQueueSettings(options.Ingress.QueueSize, options.Ingress.Parallelism), clock));
         services.AddSingleton<IngressGateInterceptor>();
         services.AddGrpc(o => o.Interceptors.Add<IngressGateInterceptor>());
         services.AddGrpcReflection();

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Router.Actors.Usage;
 using Router.Node.Configuration;
 using Router.Node.Pipeline;
+using Router.Node.Usage;
 
 namespace Router.Node.Hosting;
 

@@ -31,18 +31,18 @@ public static class AnthropicIngress
             return new ChatStreamWriters(writer.Write, (ex, output) => writer.WriteError(ErrorMapping.Anthropic(ex.Code), ex.Message, output));
         });
 
-    private static Task MessagesAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings) =>
-        HttpIngress.ServeChatAsync(http, pipeline, settings, Wire);
+    private static Task MessagesAsync(HttpContext http, ChatPipeline pipeline, BodyLimits limits) =>
+        HttpIngress.ServeChatAsync(http, pipeline, limits, Wire);
 
     /// <summary><c>POST /v1/messages/count_tokens</c>: Router's own count, no upstream call, nothing charged.</summary>
-    private static async Task CountTokensAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings)
+    private static async Task CountTokensAsync(HttpContext http, ChatPipeline pipeline, BodyLimits limits)
     {
         try
         {
             var key = HttpIngress.PresentedKey(http.Request, allowXApiKey: true)
                 ?? throw new RouterException(RouterErrorCode.Unauthorized, "You didn't provide an API key.");
             // count_tokens takes a Messages request without max_tokens.
-            var request = await HttpIngress.ReadAsync(http, settings, ParseCountTokens);
+            var request = await HttpIngress.ReadAsync(http, limits, ParseCountTokens);
             var count = await pipeline.CountTokensAsync(key, request, http.RequestAborted);
             await HttpIngress.WriteJsonAsync(http.Response, 200, w =>
             {

@@ -18,6 +18,6 @@ public static class CompletionsIngress
             return new ChatStreamWriters(writer.Write, OpenAiIngress.WriteErrorEvent, writer.WriteDone, DropUsage: !s.Request.IncludeUsage);
         });
 
-    internal static Task CompletionsAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings) =>
-        HttpIngress.ServeChatAsync(http, pipeline, settings, Wire);
+    internal static Task CompletionsAsync(HttpContext http, ChatPipeline pipeline, BodyLimits limits) =>
+        HttpIngress.ServeChatAsync(http, pipeline, limits, Wire);
 }

@@ -16,13 +16,13 @@ public static class EmbeddingsIngress
     /// <summary>OpenAI's limit on inputs per request.</summary>
     public const int MaxInputs = 2048;
 
-    internal static async Task EmbeddingsAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings)
+    internal static async Task EmbeddingsAsync(HttpContext http, ChatPipeline pipeline, BodyLimits limits)
     {
         try
         {
             var key = HttpIngress.PresentedKey(http.Request, allowXApiKey: false)
                 ?? throw new RouterException(RouterErrorCode.Unauthorized, "You didn't provide an API key.");
-            var request = await HttpIngress.ReadAsync(http, settings, Parse);
+            var request = await HttpIngress.ReadAsync(http, limits, Parse);
             var execution = await pipeline.EmbedAsync(key, request, http.RequestAborted);
             HttpIngress.WriteRouterHeaders(http.Response, execution.Ticket, execution.ServedBy, execution.Plan);
             var model = execution.Plan.RequestedModel;

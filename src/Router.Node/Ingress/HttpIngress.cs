@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Router.Contracts.Chat;
 using Router.Contracts.Errors;
+using Router.Contracts.RateLimiting;
 using Router.Node.Pipeline;
 
 namespace Router.Node.Ingress;
@@ -64,14 +65,14 @@ public static class HttpIngress
     /// bounded body read, protocol-specific parse, then the pipeline. Null when an error response was written.
     /// </summary>
     public static async Task<(ChatRequest Request, ChatExecution Execution)?> ExecuteAsync(
-        HttpContext http, ChatPipeline pipeline, IngressSettings settings, bool allowXApiKey,
+        HttpContext http, ChatPipeline pipeline, BodyLimits limits, bool allowXApiKey,
         Func<JsonElement, ReadOnlyMemory<byte>, ChatRequest> parse, Func<HttpResponse, RouterException, Task> writeError)
     {
         try
         {
             var key = PresentedKey(http.Request, allowXApiKey)
                 ?? throw new RouterException(RouterErrorCode.Unauthorized, "You didn't provide an API key.");
-            var request = await ReadAsync(http, settings, parse).ConfigureAwait(false);
+            var request = await ReadAsync(http, limits, parse).ConfigureAwait(false);
             return (request, await pipeline.ExecuteAsync(key, request, http.RequestAborted));
         }
         catch (RouterException ex)
@@ -85,10 +86,10 @@ public static class HttpIngress
     /// Serves one chat request on <paramref name="wire"/>: the request half of <see cref="ExecuteAsync"/>, then the answer
     /// as the upstream wrote it (same-wire passthrough, only <c>model</c> rewritten) or translated into the wire's shape.
     /// </summary>
-    public static async Task ServeChatAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings, HttpChatWire wire)
+    public static async Task ServeChatAsync(HttpContext http, ChatPipeline pipeline, BodyLimits limits, HttpChatWire wire)
     {
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        if (await ExecuteAsync(http, pipeline, settings, wire.AllowXApiKey, wire.Parse, wire.WriteError) is not { } done) return;
+        if (await ExecuteAsync(http, pipeline, limits, wire.AllowXApiKey, wire.Parse, wire.WriteError) is not { } done) return;
         var (request, execution) = done;
 
         WriteRouterHeaders(http.Response, execution);
@@ -105,9 +106,9 @@ public static class HttpIngress
     }
 
     /// <summary>Reads and parses a JSON request body with the ingress's parser.</summary>
-    public static async Task<T> ReadAsync<T>(HttpContext http, IngressSettings settings, Func<JsonElement, ReadOnlyMemory<byte>, T> parse)
+    public static async Task<T> ReadAsync<T>(HttpContext http, BodyLimits limits, Func<JsonElement, ReadOnlyMemory<byte>, T> parse)
     {
-        var (doc, body) = await ReadJsonBodyAsync(http, settings.MaxBodyBytes).ConfigureAwait(false);
+        var (doc, body) = await ReadJsonBodyAsync(http, limits.MaxBodyBytes).ConfigureAwait(false);
         using (doc) return ParseBody(doc.RootElement, body, parse);
     }
 
@@ -237,22 +238,19 @@ public static class HttpIngress
     }
 
     /// <summary>OpenAI's <c>x-ratelimit-*</c> headers; a limit the key does not have is left out.</summary>
-    public static void WriteRateLimitHeaders(HttpResponse response, RateLimitSnapshot? limits)
+    public static void WriteRateLimitHeaders(HttpResponse response, RateLimits? limits)
     {
         if (limits is null) return;
-        var h = response.Headers;
-        if (limits.LimitRequests is { } lr)
-        {
-            h["x-ratelimit-limit-requests"] = lr.ToString(CultureInfo.InvariantCulture);
-            h["x-ratelimit-remaining-requests"] = (limits.RemainingRequests ?? 0).ToString(CultureInfo.InvariantCulture);
-            h["x-ratelimit-reset-requests"] = Duration(limits.ResetRequests ?? TimeSpan.Zero);
-        }
-        if (limits.LimitTokens is { } lt)
-        {
-            h["x-ratelimit-limit-tokens"] = lt.ToString(CultureInfo.InvariantCulture);
-            h["x-ratelimit-remaining-tokens"] = (limits.RemainingTokens ?? 0).ToString(CultureInfo.InvariantCulture);
-            h["x-ratelimit-reset-tokens"] = Duration(limits.ResetTokens ?? TimeSpan.Zero);
-        }
+        WriteRateLimitHeaders(response.Headers, "requests", limits.Requests);
+        WriteRateLimitHeaders(response.Headers, "tokens", limits.Tokens);
+    }
+
+    private static void WriteRateLimitHeaders(IHeaderDictionary h, string unit, RateLimitStatus? status)
+    {
+        if (status is null) return;
+        h[$"x-ratelimit-limit-{unit}"] = status.Limit.ToString(CultureInfo.InvariantCulture);
+        h[$"x-ratelimit-remaining-{unit}"] = status.Remaining.ToString(CultureInfo.InvariantCulture);
+        h[$"x-ratelimit-reset-{unit}"] = Duration(status.ResetAfter);
     }
 
     /// <summary>OpenAI's duration format: <c>1s</c>, <c>6m0s</c>, <c>250ms</c>.</summary>

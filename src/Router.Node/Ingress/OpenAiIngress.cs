@@ -32,8 +32,8 @@ public static class OpenAiIngress
             return new ChatStreamWriters(writer.Write, WriteErrorEvent, writer.WriteDone, DropUsage: !s.Request.IncludeUsage);
         });
 
-    private static Task ChatCompletionsAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings) =>
-        HttpIngress.ServeChatAsync(http, pipeline, settings, ChatWire);
+    private static Task ChatCompletionsAsync(HttpContext http, ChatPipeline pipeline, BodyLimits limits) =>
+        HttpIngress.ServeChatAsync(http, pipeline, limits, ChatWire);
 
     /// <summary>An error after the stream started: one <c>data: {"error":…}</c> event, as OpenAI sends it.</summary>
     internal static void WriteErrorEvent(RouterException ex, IBufferWriter<byte> output)
@@ -149,6 +149,3 @@ public static class OpenAiIngress
         w.WriteEndObject();
     }
 }
-
-/// <summary>Ingress limits shared by the HTTP endpoints.</summary>
-public sealed record IngressSettings(long MaxBodyBytes);

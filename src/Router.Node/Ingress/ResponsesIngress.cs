@@ -20,6 +20,6 @@ public static class ResponsesIngress
                 (ex, output) => writer.WriteError(ErrorMapping.OpenAi(ex.Code).Code ?? "server_error", ex.Message, output));
         });
 
-    internal static Task ResponsesAsync(HttpContext http, ChatPipeline pipeline, IngressSettings settings) =>
-        HttpIngress.ServeChatAsync(http, pipeline, settings, Wire);
+    internal static Task ResponsesAsync(HttpContext http, ChatPipeline pipeline, BodyLimits limits) =>
+        HttpIngress.ServeChatAsync(http, pipeline, limits, Wire);
 }

@@ -1,6 +1,7 @@
 using Router.Actors.Routing;
 using Router.Contracts.Chat;
 using Router.Contracts.Errors;
+using Router.Contracts.RateLimiting;
 
 namespace Router.Node.Pipeline;
 
@@ -8,7 +9,7 @@ namespace Router.Node.Pipeline;
 public sealed record Caller(string KeyId, string KeyName);
 
 /// <summary>An admitted request: what must be reconciled or released when it ends.</summary>
-public sealed record AdmissionTicket(Caller Caller, string RequestId, int EstimatedTokens, RateLimitSnapshot? Limits);
+public sealed record AdmissionTicket(Caller Caller, string RequestId, int EstimatedTokens, RateLimits? Limits);
 
 /// <summary>
 /// Authenticates the virtual key and admits the request against its limits and budget in one step (one cluster

@@ -84,15 +84,15 @@ public sealed class ShardedAdmission(IRequiredActor<ApiKeyActor> keys, TimeProvi
                 retryAfter: retryAfter, limits: limits),
             AdmitRefusal.NeverFits => new RouterException(RouterErrorCode.RateLimited,
                 $"This request needs about {estimatedTokens} tokens, more than the key's whole tokens-per-minute limit "
-                + $"({limits?.LimitTokens}); it can never fit. Shorten the prompt or lower max_tokens.", "messages", limits: limits),
+                + $"({limits?.Tokens?.Limit}); it can never fit. Shorten the prompt or lower max_tokens.", "messages", limits: limits),
             AdmitRefusal.Tokens => new RouterException(RouterErrorCode.RateLimited,
-                $"Rate limit reached for tokens per minute (limit {limits?.LimitTokens}). Retry after the delay in Retry-After.",
+                $"Rate limit reached for tokens per minute (limit {limits?.Tokens?.Limit}). Retry after the delay in Retry-After.",
                 retryAfter: retryAfter ?? TimeSpan.FromSeconds(1), limits: limits),
             AdmitRefusal.Concurrency => new RouterException(RouterErrorCode.RateLimited,
                 "Too many concurrent requests for this key. Retry after the delay in Retry-After.",
                 retryAfter: retryAfter ?? TimeSpan.FromSeconds(1), limits: limits),
             _ => new RouterException(RouterErrorCode.RateLimited,
-                $"Rate limit reached for requests per minute (limit {limits?.LimitRequests}). Retry after the delay in Retry-After.",
+                $"Rate limit reached for requests per minute (limit {limits?.Requests?.Limit}). Retry after the delay in Retry-After.",
                 retryAfter: retryAfter ?? TimeSpan.FromSeconds(1), limits: limits),
         };
     }
@@ -117,10 +117,8 @@ public sealed class ShardedAdmission(IRequiredActor<ApiKeyActor> keys, TimeProvi
         }
     }
 
-    private static RateLimitSnapshot? Limits(ApiKeyCommands.AdmitResult r) =>
-        r.Requests is null && r.Tokens is null ? null : new RateLimitSnapshot(
-            r.Requests?.Limit, r.Requests?.Remaining, r.Requests is { } q ? TimeSpan.FromMilliseconds(q.ResetMs) : null,
-            r.Tokens?.Limit, r.Tokens?.Remaining, r.Tokens is { } t ? TimeSpan.FromMilliseconds(t.ResetMs) : null);
+    private static RateLimits? Limits(ApiKeyCommands.AdmitResult r) =>
+        r.Requests is null && r.Tokens is null ? null : new RateLimits(r.Requests, r.Tokens);
 
     private void ThrowIfRememberedUnknown(string hash)
     {

@@ -1,5 +1,6 @@
 using Router.Actors.Upstreams;
 using Router.Node.Configuration;
+using Router.Node.Upstreams.Simulated;
 
 namespace Router.Node.Upstreams;
 

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Microsoft.Extensions.Time.Testing;
 using Router.Actors.RateLimiting;
+using Router.Actors.Sharding;
 using Router.Contracts.RateLimiting;
 using Router.Contracts.Serialization;
 using Xunit.Abstractions;
@@ -60,7 +61,7 @@ public sealed class ApiKeyActorTests(ITestOutputHelper output) : Akka.TestKit.Xu
     private void StopGracefully(IActorRef key)
     {
         Watch(key);
-        key.Tell(ApiKeyActor.StopEntity.Instance);
+        key.Tell(StopEntity.Instance);
         ExpectTerminated(key);
     }
 
@@ -105,8 +106,8 @@ public sealed class ApiKeyActorTests(ITestOutputHelper output) : Akka.TestKit.Xu
         Assert.Equal(Start, state.CreatedAt);
         Assert.True(result.Admitted);
         Assert.Equal(AdmitRefusal.None, result.Refusal);
-        Assert.Equal(new RateLimitInfo(3, 2, 20_000), result.Requests);
-        Assert.Equal(new RateLimitInfo(1000, 900, 6_000), result.Tokens);
+        Assert.Equal(new RateLimitStatus(3, 2, 20_000), result.Requests);
+        Assert.Equal(new RateLimitStatus(1000, 900, 6_000), result.Tokens);
     }
 
     [Fact]
@@ -122,7 +123,7 @@ public sealed class ApiKeyActorTests(ITestOutputHelper output) : Akka.TestKit.Xu
         Assert.False(refused.Admitted);
         Assert.Equal(AdmitRefusal.Requests, refused.Refusal);
         Assert.Equal(20_000, refused.RetryAfterMs);
-        Assert.Equal(new RateLimitInfo(3, 0, 60_000), refused.Requests);
+        Assert.Equal(new RateLimitStatus(3, 0, 60_000), refused.Requests);
 
         _clock.Advance(TimeSpan.FromMilliseconds(19_999));
         Assert.False(Admit(key, "r4").Admitted);
@@ -233,7 +234,7 @@ public sealed class ApiKeyActorTests(ITestOutputHelper output) : Akka.TestKit.Xu
             }
 
             Watch(key);
-            key.Tell(ApiKeyActor.StopEntity.Instance);
+            key.Tell(StopEntity.Instance);
             ExpectTerminated(key);
 
             var restarted = Sys.ActorOf(ApiKeyActor.Props(id.Value, _clock, settings));
@@ -389,7 +390,7 @@ public sealed class ApiKeyActorTests(ITestOutputHelper output) : Akka.TestKit.Xu
 
         var passivate = ExpectMsg<Passivate>();
 
-        Assert.IsType<ApiKeyActor.StopEntity>(passivate.StopMessage);
+        Assert.IsType<StopEntity>(passivate.StopMessage);
         Watch(key);
         key.Tell(passivate.StopMessage);
         ExpectTerminated(key);

@@ -1,10 +1,10 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
-using Akka.Persistence;
 using Akka.Persistence.TestKit;
 using Microsoft.Extensions.Time.Testing;
 using Router.Actors.RateLimiting;
+using Router.Actors.Sharding;
 using Router.Contracts.RateLimiting;
 using Router.Contracts.Serialization;
 using Xunit.Abstractions;
@@ -53,8 +53,8 @@ public sealed class ApiKeyJournalFailureTests : Akka.TestKit.Xunit2.TestKit
             ApiKeyActor.PropsFactory(new FakeTimeProvider(new DateTimeOffset(2026, 3, 10, 12, 0, 0, TimeSpan.Zero))),
             ClusterShardingSettings.Create(Sys).WithRememberEntities(false),
             new ApiKeyMessageExtractor(), ClusterSharding.Get(Sys).DefaultShardAllocationStrategy(ClusterShardingSettings.Create(Sys)),
-            ApiKeyActor.StopEntity.Instance);
-        _journal = TestJournal.FromRef(Persistence.Instance.Apply(Sys).JournalFor(null));
+            StopEntity.Instance);
+        _journal = TestJournal.FromRef(Akka.Persistence.Persistence.Instance.Apply(Sys).JournalFor(null));
     }
 
     private static Upsert Define(int rpm) => new(Id, "journal-test", Hash, rpm, null, null, null, BudgetPeriod.Day, ["*"], KeySource.Admin);

@@ -185,7 +185,7 @@ public sealed class ApiKeyStateTests
 
         Assert.True(Admit("r1").Admitted);
         Assert.True(Admit("r2").Admitted);
-        Assert.Equal(new RateLimitInfo(3, 0, 60_000), Admit("r3").Requests);
+        Assert.Equal(new RateLimitStatus(3, 0, 60_000), Admit("r3").Requests);
         var refused = Admit("r4");
 
         Assert.Equal((false, AdmitRefusal.Requests, 20_000L), (refused.Admitted, refused.Refusal, refused.RetryAfterMs));

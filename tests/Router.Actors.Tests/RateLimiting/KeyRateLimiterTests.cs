@@ -1,4 +1,5 @@
 using Router.Actors.RateLimiting;
+using Router.Contracts.RateLimiting;
 
 namespace Router.Actors.Tests.RateLimiting;
 
@@ -22,7 +23,7 @@ public sealed class KeyRateLimiterTests
         Assert.False(refused.Admitted);
         Assert.Equal(LimitKind.Requests, refused.RefusedBy);
         Assert.Equal(TimeSpan.FromSeconds(20), refused.RetryAfter);
-        Assert.Equal(new LimitStatus(3, 0, TimeSpan.FromMinutes(1)), refused.Requests);
+        Assert.Equal(new RateLimitStatus(3, 0, 60_000), refused.Requests);
         Assert.Null(refused.Tokens);
     }
 
@@ -35,8 +36,8 @@ public sealed class KeyRateLimiterTests
 
         Assert.True(admitted.Admitted);
         Assert.Null(admitted.RefusedBy);
-        Assert.Equal(new LimitStatus(60, 59, TimeSpan.FromSeconds(1)), admitted.Requests);
-        Assert.Equal(new LimitStatus(6000, 5400, TimeSpan.FromSeconds(6)), admitted.Tokens);
+        Assert.Equal(new RateLimitStatus(60, 59, 1_000), admitted.Requests);
+        Assert.Equal(new RateLimitStatus(6000, 5400, 6_000), admitted.Tokens);
     }
 
     [Fact]
@@ -49,8 +50,8 @@ public sealed class KeyRateLimiterTests
 
         Assert.Equal(LimitKind.Tokens, refused.RefusedBy);
         Assert.Equal(TimeSpan.FromSeconds(24), refused.RetryAfter); // 40 missing at 100/min
-        Assert.Equal(1, refused.Requests!.Value.Remaining);
-        Assert.Equal(10, refused.Tokens!.Value.Remaining);
+        Assert.Equal(1, refused.Requests!.Remaining);
+        Assert.Equal(10, refused.Tokens!.Remaining);
         Assert.True(limiter.Admit(T0, 10).Admitted);
     }
 
@@ -63,7 +64,7 @@ public sealed class KeyRateLimiterTests
         var refused = limiter.Admit(T0, 10);
 
         Assert.Equal(LimitKind.Requests, refused.RefusedBy);
-        Assert.Equal(90, refused.Tokens!.Value.Remaining);
+        Assert.Equal(90, refused.Tokens!.Remaining);
         Assert.Equal(1, limiter.InFlight);
     }
 
@@ -94,8 +95,8 @@ public sealed class KeyRateLimiterTests
         Assert.False(refused.Admitted);
         Assert.Equal(LimitKind.NeverFits, refused.RefusedBy);
         Assert.Null(refused.RetryAfter);
-        Assert.Equal(10, refused.Requests!.Value.Remaining);
-        Assert.Equal(1000, refused.Tokens!.Value.Remaining);
+        Assert.Equal(10, refused.Requests!.Remaining);
+        Assert.Equal(1000, refused.Tokens!.Remaining);
         Assert.Equal(0, limiter.InFlight);
     }
 
@@ -125,8 +126,8 @@ public sealed class KeyRateLimiterTests
         limiter.Abort(T0, 400);
 
         Assert.Equal(0, limiter.InFlight);
-        Assert.Equal(1000, limiter.TokenStatus(T0)!.Value.Remaining);
-        Assert.Equal(9, limiter.RequestStatus(T0)!.Value.Remaining); // the request still counts
+        Assert.Equal(1000, limiter.TokenStatus(T0)!.Remaining);
+        Assert.Equal(9, limiter.RequestStatus(T0)!.Remaining); // the request still counts
         Assert.True(limiter.Admit(T0, 1000).Admitted);
     }
 
@@ -138,7 +139,7 @@ public sealed class KeyRateLimiterTests
 
         limiter.Abort(T0, 400, tokensUsed: 150);
 
-        Assert.Equal(850, limiter.TokenStatus(T0)!.Value.Remaining);
+        Assert.Equal(850, limiter.TokenStatus(T0)!.Remaining);
     }
 
     [Fact]
@@ -149,7 +150,7 @@ public sealed class KeyRateLimiterTests
 
         limiter.Complete(T0, 500, 120);
 
-        Assert.Equal(880, limiter.TokenStatus(T0)!.Value.Remaining);
+        Assert.Equal(880, limiter.TokenStatus(T0)!.Remaining);
         Assert.Equal(0, limiter.InFlight);
     }
 
@@ -164,7 +165,7 @@ public sealed class KeyRateLimiterTests
         var refused = limiter.Admit(T0, 0);
         Assert.Equal(LimitKind.Tokens, refused.RefusedBy);
         Assert.Equal(TimeSpan.FromSeconds(30), refused.RetryAfter);
-        Assert.Equal(0, refused.Tokens!.Value.Remaining);
+        Assert.Equal(0, refused.Tokens!.Remaining);
         Assert.True(limiter.Admit(At(TimeSpan.FromSeconds(30)), 0).Admitted);
     }
 
@@ -176,7 +177,7 @@ public sealed class KeyRateLimiterTests
 
         limiter.Reconcile(T0, 100, 300);
 
-        Assert.Equal(700, limiter.TokenStatus(T0)!.Value.Remaining);
+        Assert.Equal(700, limiter.TokenStatus(T0)!.Remaining);
         Assert.Equal(1, limiter.InFlight);
     }
 
@@ -217,17 +218,17 @@ public sealed class KeyRateLimiterTests
         }
 
         limiter.Reconfigure(new KeyLimits(Rpm: 50, Tpm: 1000, MaxConcurrent: 1), T0);
-        Assert.Equal(new LimitStatus(50, 50, TimeSpan.Zero), limiter.RequestStatus(T0));
-        Assert.Equal(1000, limiter.TokenStatus(T0)!.Value.Remaining);
+        Assert.Equal(new RateLimitStatus(50, 50, 0), limiter.RequestStatus(T0));
+        Assert.Equal(1000, limiter.TokenStatus(T0)!.Remaining);
         // 30 requests still in flight exceed the new concurrency limit.
         Assert.Equal(LimitKind.Concurrency, limiter.Admit(T0, 0).RefusedBy);
 
         limiter.Reconfigure(new KeyLimits(Rpm: 10, Tpm: null, MaxConcurrent: null), T0);
-        Assert.Equal(10, limiter.RequestStatus(T0)!.Value.Remaining);
+        Assert.Equal(10, limiter.RequestStatus(T0)!.Remaining);
         Assert.Null(limiter.TokenStatus(T0));
 
         limiter.Reconfigure(new KeyLimits(Rpm: 100, Tpm: null, MaxConcurrent: null), T0);
-        Assert.Equal(10, limiter.RequestStatus(T0)!.Value.Remaining); // raising keeps the level
+        Assert.Equal(10, limiter.RequestStatus(T0)!.Remaining); // raising keeps the level
     }
 
     [Fact]
@@ -240,8 +241,8 @@ public sealed class KeyRateLimiterTests
         var restored = KeyRateLimiter.Restore(limiter.Limits, limiter.Export(T0), T0);
 
         Assert.Equal(2, restored.InFlight);
-        Assert.Equal(8, restored.RequestStatus(T0)!.Value.Remaining);
-        Assert.Equal(400, restored.TokenStatus(T0)!.Value.Remaining);
+        Assert.Equal(8, restored.RequestStatus(T0)!.Remaining);
+        Assert.Equal(400, restored.TokenStatus(T0)!.Remaining);
         Assert.Equal(LimitKind.Concurrency, restored.Admit(T0, 0).RefusedBy);
     }
 

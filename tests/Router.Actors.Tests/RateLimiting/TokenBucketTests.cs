@@ -123,6 +123,56 @@ public sealed class TokenBucketTests
     }
 
     [Fact]
+    public void Charge_with_a_debt_limit_forgives_usage_beyond_it()
+    {
+        var bucket = new TokenBucket(60, Minute, T0);
+        bucket.TryTake(T0, 50);
+
+        bucket.Charge(T0, 100, maxDebt: 60);
+
+        Assert.Equal(-60, bucket.Available(T0));
+        Assert.Equal(TimeSpan.FromSeconds(61), bucket.TryTake(T0, 1).RetryAfter);
+    }
+
+    [Fact]
+    public void Charge_within_the_debt_limit_is_charged_in_full()
+    {
+        var bucket = new TokenBucket(60, Minute, T0);
+
+        bucket.Charge(T0, 90, maxDebt: 60);
+
+        Assert.Equal(-30, bucket.Available(T0));
+    }
+
+    [Fact]
+    public void Compare_levels_counts_fractions_of_a_unit()
+    {
+        var a = new TokenBucket(60, Minute, T0);
+        var b = new TokenBucket(60, Minute, T0);
+        a.TryTake(T0, 1);
+        b.TryTake(At(TimeSpan.FromMilliseconds(500)), 1);
+
+        // At 0.75 s a holds 59.75 and b 59.25: the same whole units, yet a holds more.
+        var now = At(TimeSpan.FromMilliseconds(750));
+        Assert.Equal(59, a.Available(now));
+        Assert.Equal(59, b.Available(now));
+        Assert.True(TokenBucket.CompareLevels(a, b, now) > 0);
+        Assert.True(TokenBucket.CompareLevels(b, a, now) < 0);
+        Assert.Equal(0, TokenBucket.CompareLevels(a, a, now));
+    }
+
+    [Fact]
+    public void Compare_levels_weighs_buckets_of_different_periods_by_units_held()
+    {
+        var perMinute = new TokenBucket(10, Minute, T0);
+        var perHour = new TokenBucket(20, TimeSpan.FromHours(1), T0);
+
+        Assert.True(TokenBucket.CompareLevels(perHour, perMinute, T0) > 0); // 20 units against 10
+        perHour.TryTake(T0, 10);
+        Assert.Equal(0, TokenBucket.CompareLevels(perHour, perMinute, T0));
+    }
+
+    [Fact]
     public void Refund_gives_back_but_never_above_capacity()
     {
         var bucket = new TokenBucket(100, Minute, T0);

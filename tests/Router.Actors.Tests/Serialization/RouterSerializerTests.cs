@@ -32,7 +32,7 @@ public sealed class RouterSerializerTests() : Akka.TestKit.Xunit2.TestKit(Router
         new Complete(Id, "req-1", 1234, 987, 0.0012345m),
         new Abort(Id, "req-2", 50),
         new GetState(Id),
-        new AdmitResult(Id, "req-1", false, AdmitRefusal.Tokens, 20_000, new RateLimitInfo(60, 0, 60_000), null),
+        new AdmitResult(Id, "req-1", false, AdmitRefusal.Tokens, 20_000, new RateLimitStatus(60, 0, 60_000), null),
         new KeyState(
             Id, true, "team-a", KeySource.Config, 60, 100_000, null, 59, -300, 1, 10m, BudgetPeriod.Month, 1.5m, 7.25m,
             At.AddDays(20), true, At, ["gpt-4o-mini"], At.AddDays(-3), At),
@@ -123,6 +123,22 @@ public sealed class RouterSerializerTests() : Akka.TestKit.Xunit2.TestKit(Router
         Assert.Equal(
             """{"keyId":"0123456789abcdef","costUsd":0.75,"requests":12,"tokens":40000,"at":"2026-03-10T12:30:15.123+00:00"}""",
             Encoding.UTF8.GetString(serializer.ToBinary(spend)));
+    }
+
+    [Fact]
+    public void Admit_result_wire_format_is_stable()
+    {
+        // As sent by nodes from before the limit status had one type: a rolling upgrade must still read it.
+        const string Sent =
+            """{"keyId":"0123456789abcdef","requestId":"req-1","admitted":false,"refusal":"Tokens","retryAfterMs":20000,"requests":{"limit":60,"remaining":0,"resetMs":60000},"tokens":null}""";
+        var serializer = new RouterSerializer((ExtendedActorSystem)Sys);
+        var result = new AdmitResult(new ApiKeyId("0123456789abcdef"), "req-1", false, AdmitRefusal.Tokens, 20_000, new RateLimitStatus(60, 0, 60_000), null);
+
+        Assert.Equal("ak.ar", serializer.Manifest(result));
+        Assert.Equal(Sent, Encoding.UTF8.GetString(serializer.ToBinary(result)));
+        var read = Assert.IsType<AdmitResult>(serializer.FromBinary(Encoding.UTF8.GetBytes(Sent), "ak.ar"));
+        Assert.Equal(TimeSpan.FromMinutes(1), read.Requests!.ResetAfter);
+        Assert.Equal(result, read);
     }
 
     [Fact]

@@ -158,7 +158,7 @@ public sealed class BatchJobHttpTests
         var stats = (await OverloadTests.AdminStatsAsync(node)).GetProperty("batches");
         Assert.Equal(1, stats.GetProperty("jobsRunning").GetInt32());
         Assert.Equal(4, stats.GetProperty("jobItemsInFlight").GetInt32());
-        Assert.Equal(0, node.Services.GetRequiredService<Router.Actors.Dispatch.IngressQueue>().Running);
+        Assert.Equal(0, node.Services.GetRequiredService<Router.Node.Ingress.IngressQueue>().Running);
 
         var (status, cancelling) = await api.PostAsync($"/v1/batches/{id}/cancel");
         Assert.Equal(HttpStatusCode.OK, status);

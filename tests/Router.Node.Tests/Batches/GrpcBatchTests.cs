@@ -81,7 +81,7 @@ public sealed class GrpcBatchTests
         Assert.Equal(window, metrics.GrpcItems);
         Assert.Equal(window, metrics.GrpcInFlight);
         Assert.Equal(window, upstream.Received);
-        Assert.Equal(0, node.Services.GetRequiredService<Router.Actors.Dispatch.IngressQueue>().Running);
+        Assert.Equal(0, node.Services.GetRequiredService<Router.Node.Ingress.IngressQueue>().Running);
         // ~2 MB of requests do not fit the HTTP/2 window the server left unread: the client is still writing.
         Assert.False(writer.IsCompleted);
 

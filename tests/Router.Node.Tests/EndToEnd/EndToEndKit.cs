@@ -7,6 +7,7 @@ using Grpc.Net.Client;
 using Router.Actors.Upstreams;
 using Router.Contracts.Chat;
 using Router.Node.Tests.Infrastructure;
+using Router.Node.Upstreams.Simulated;
 using Router.Testing;
 using G = Router.Contracts.Grpc;
 

@@ -3,8 +3,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Time.Testing;
-using Router.Actors.Dispatch;
 using Router.Contracts.RateLimiting;
+using Router.Node.Ingress;
 using Router.Node.Tests.Infrastructure;
 
 namespace Router.Node.Tests.Limits;

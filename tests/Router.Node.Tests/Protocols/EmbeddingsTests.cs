@@ -5,6 +5,7 @@ using OpenAI.Embeddings;
 using Router.Actors.Upstreams;
 using Router.Node.Tests.EndToEnd;
 using Router.Node.Tests.Infrastructure;
+using Router.Node.Upstreams.Simulated;
 
 namespace Router.Node.Tests.Protocols;
 

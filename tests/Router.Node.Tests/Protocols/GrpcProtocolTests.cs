@@ -4,6 +4,7 @@ using Grpc.Core;
 using Router.Actors.Upstreams;
 using Router.Node.Tests.EndToEnd;
 using Router.Node.Tests.Infrastructure;
+using Router.Node.Upstreams.Simulated;
 using Router.Testing;
 using G = Router.Contracts.Grpc;
 

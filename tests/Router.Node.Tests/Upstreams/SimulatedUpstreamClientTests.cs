@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
 using Router.Actors.Upstreams;
 using Router.Contracts.Chat;
+using Router.Node.Upstreams.Simulated;
 using static Router.Node.Tests.Upstreams.UpstreamTestKit;
 
 namespace Router.Node.Tests.Upstreams;

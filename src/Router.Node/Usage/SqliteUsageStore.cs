@@ -1,7 +1,8 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
+using Router.Actors.Usage;
 
-namespace Router.Actors.Usage;
+namespace Router.Node.Usage;
 
 /// <summary>
 /// The single-node ledger: a table in a SQLite file (by default the same file as the journal).

@@ -2,10 +2,11 @@ using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Router.Actors.Upstreams;
 using Router.Contracts.Chat;
 using Router.Contracts.Errors;
 
-namespace Router.Actors.Upstreams;
+namespace Router.Node.Upstreams.Simulated;
 
 /// <summary>How the in-process provider behaves; mirrors the <c>simulated</c> provider's configuration fields.</summary>
 public sealed record SimulatedUpstreamOptions

@@ -1,7 +1,8 @@
 using Npgsql;
 using Router.Actors.Usage;
+using Router.Node.Usage;
 
-namespace Router.Actors.Tests.Usage;
+namespace Router.Node.Tests.Usage;
 
 /// <summary>
 /// The store contract against a real PostgreSQL. Needs ROUTER_TEST_POSTGRES (start one with

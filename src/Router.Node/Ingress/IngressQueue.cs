@@ -1,12 +1,12 @@
 using Akka.Streams;
 using Akka.Streams.Dsl;
 
-namespace Router.Actors.Dispatch;
+namespace Router.Node.Ingress;
 
 /// <summary>Sizes of the node's ingress graph.</summary>
 /// <param name="QueueSize">Requests that may wait for a free slot; one more is refused at once.</param>
 /// <param name="Parallelism">Requests in progress at once on this node (upstream calls and streams included).</param>
-public sealed record IngressSettings(int QueueSize, int Parallelism);
+public sealed record IngressQueueSettings(int QueueSize, int Parallelism);
 
 /// <summary>
 /// Every request enters this per-node Akka.Streams graph: a bounded queue feeding the request's work with bounded
@@ -20,7 +20,7 @@ public sealed class IngressQueue : IAsyncDisposable
     private readonly ISourceQueueWithComplete<Work> _queue;
     private readonly Task _done;
     private readonly TimeProvider _clock;
-    private readonly IngressSettings _settings;
+    private readonly IngressQueueSettings _settings;
     private long _waiting;
     private long _running;
     private long _shed;
@@ -30,7 +30,7 @@ public sealed class IngressQueue : IAsyncDisposable
     private long _windowCompleted;
     private double _ratePerSecond;
 
-    public IngressQueue(IMaterializer materializer, IngressSettings settings, TimeProvider clock)
+    public IngressQueue(IMaterializer materializer, IngressQueueSettings settings, TimeProvider clock)
     {
         _settings = settings;
         _clock = clock;
@@ -50,7 +50,7 @@ public sealed class IngressQueue : IAsyncDisposable
     public long Running => Interlocked.Read(ref _running);
     public long Shed => Interlocked.Read(ref _shed);
     public long Completed => Interlocked.Read(ref _completed);
-    public IngressSettings Settings => _settings;
+    public IngressQueueSettings Settings => _settings;
 
     /// <summary>
     /// Runs <paramref name="work"/> when a slot is free. Returns false at once when the queue is full (the work

@@ -1,7 +1,7 @@
 using System.Text.Json;
-using Router.Actors.Upstreams;
+using Router.Node.Upstreams.Simulated;
 
-namespace Router.Actors.Tests.Upstreams;
+namespace Router.Node.Tests.Upstreams;
 
 public sealed class SchemaSampleTests
 {

@@ -1,6 +1,7 @@
 using Router.Actors.Usage;
+using Router.Node.Usage;
 
-namespace Router.Actors.Tests.Usage;
+namespace Router.Node.Tests.Usage;
 
 /// <summary>
 /// Behaviour every ledger store must show, run once per provider against a real database

@@ -2,8 +2,9 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using Router.Actors.Usage;
 
-namespace Router.Actors.Usage;
+namespace Router.Node.Usage;
 
 /// <summary>
 /// The SQL both stores share (filters, grouping, reading rows back); each dialect supplies how it stores the

@@ -1,8 +1,9 @@
 using Akka.Streams;
 using Router.Actors.Usage;
-using static Router.Actors.Tests.Usage.UsageStoreContract;
+using Router.Node.Usage;
+using static Router.Node.Tests.Usage.UsageStoreContract;
 
-namespace Router.Actors.Tests.Usage;
+namespace Router.Node.Tests.Usage;
 
 public sealed class UsageLedgerWriterTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
 {

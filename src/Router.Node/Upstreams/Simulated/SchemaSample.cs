@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 
-namespace Router.Actors.Upstreams;
+namespace Router.Node.Upstreams.Simulated;
 
 /// <summary>
 /// A small JSON value that satisfies a JSON Schema's shape: every required property present with a value of its type

@@ -1,7 +1,8 @@
 using Microsoft.Data.Sqlite;
 using Router.Actors.Usage;
+using Router.Node.Usage;
 
-namespace Router.Actors.Tests.Usage;
+namespace Router.Node.Tests.Usage;
 
 /// <summary>A fresh SQLite file per test, deleted afterwards.</summary>
 internal sealed class TempSqliteFile : IDisposable

@@ -2,8 +2,9 @@ using System.Data.Common;
 using System.Text;
 using Npgsql;
 using NpgsqlTypes;
+using Router.Actors.Usage;
 
-namespace Router.Actors.Usage;
+namespace Router.Node.Usage;
 
 /// <summary>
 /// The cluster ledger: one table in the shared PostgreSQL, <c>timestamptz</c> timestamps and <c>numeric(20,10)</c>
