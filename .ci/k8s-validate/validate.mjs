@@ -368,7 +368,11 @@ function checkPolicy(objs, group, where, report) {
         const seeds = (c.env ?? []).filter((e) => /^Router__Cluster__Seeds__\d+$/.test(e.name)).map((e) => e.value);
         const cfgSeeds = router.Cluster?.Seeds ?? [];
         const allSeeds = seeds.length ? seeds : cfgSeeds;
-        if (allSeeds.length === 0) cwhere('no Router:Cluster:Seeds: every pod would form its own cluster');
+        const discovery = String(envValue('Router__Cluster__Discovery') ?? router.Cluster?.Discovery ?? 'seeds').toLowerCase();
+        if (discovery === 'kubernetes') {
+          checkBootstrap(objs, w, pod, c, router.Cluster?.Bootstrap ?? {}, envValue, cwhere, (msg) => add(w, msg));
+          if (allSeeds.length > 0) cwhere('Router:Cluster:Seeds are set with Discovery "kubernetes": bootstrap finds the members, configured seeds are ignored');
+        } else if (allSeeds.length === 0) cwhere('no Router:Cluster:Seeds and Discovery is not "kubernetes": every pod would form its own cluster');
         const replicas = w.spec.replicas ?? 1;
         allSeeds.forEach((s, i) => {
           const m = String(s).match(/^akka\.tcp:\/\/([^@]+)@([^:]+):(\d+)$/);
@@ -381,6 +385,36 @@ function checkPolicy(objs, group, where, report) {
       }
     }
   }
+}
+
+/**
+ * Cluster bootstrap (Router:Cluster:Discovery = kubernetes): the pods must be able to list each other
+ * (ServiceAccount with its token, a Role allowing list on pods, bound to it), the label selector must
+ * select these very pods, and the management port must be a container port named "management"
+ * (bootstrap probes the port of that name) announced at the pod's IP (what discovery returns).
+ */
+function checkBootstrap(objs, w, pod, c, bootstrap, envValue, cwhere, wwhere) {
+  const sa = pod.serviceAccountName;
+  if (!sa) wwhere('Discovery "kubernetes" needs a serviceAccountName allowed to list pods');
+  else if (!find(objs, 'ServiceAccount', sa)) wwhere(`serviceAccountName "${sa}" is not a ServiceAccount in this set`);
+  if (pod.automountServiceAccountToken === false) wwhere('Discovery "kubernetes" needs automountServiceAccountToken: the API token lists the pods');
+  if (sa) {
+    const canList = objs.filter((o) => o.kind === 'RoleBinding' && (o.subjects ?? []).some((s) => s.kind === 'ServiceAccount' && s.name === sa))
+      .map((b) => find(objs, b.roleRef?.kind ?? 'Role', b.roleRef?.name))
+      .some((r) => (r?.rules ?? []).some((rule) => (rule.apiGroups ?? []).includes('') && (rule.resources ?? []).includes('pods') && (rule.verbs ?? []).includes('list')));
+    if (!canList) wwhere(`ServiceAccount "${sa}" is bound to no Role that may list pods`);
+  }
+  const service = bootstrap.ServiceName ?? 'router';
+  const selector = String(bootstrap.PodLabelSelector ?? 'app={0}').replace('{0}', service);
+  const labels = podLabelsOf(w);
+  const wanted = Object.fromEntries(selector.split(',').map((kv) => kv.trim().split('=')));
+  if (!matches(wanted, labels)) cwhere(`Router:Cluster:Bootstrap:PodLabelSelector "${selector}" does not select this workload's pods`);
+  const port = Number(envValue('Router__Cluster__Bootstrap__ManagementPort') ?? bootstrap.ManagementPort ?? 8558);
+  if (!(c.ports ?? []).some((p) => p.name === 'management' && p.containerPort === port)) cwhere(`management port ${port} is not a container port named "management"`);
+  const host = envValue('Router__Cluster__Bootstrap__ManagementHostname') ?? bootstrap.ManagementHostname;
+  if (host !== '$(POD_IP)') cwhere('Router:Cluster:Bootstrap:ManagementHostname must be "$(POD_IP)" (from status.podIP): discovery returns pod IPs');
+  const required = Number(bootstrap.RequiredContactPoints ?? 2);
+  if (required > (w.spec?.replicas ?? 1)) wwhere(`RequiredContactPoints ${required} exceeds replicas ${w.spec?.replicas ?? 1}: no cluster would ever form`);
 }
 
 // ---------------------------------------------------------------- kustomize

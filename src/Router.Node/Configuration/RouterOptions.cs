@@ -86,6 +86,10 @@ public sealed class ClusterOptions
     public double FailureDetectorThreshold { get; set; } = 8;
     /// <summary><c>down-removal-margin</c>, seconds: wait after a member is removed before its shards start elsewhere.</summary>
     public double DownRemovalMarginSeconds { get; set; } = 2;
+    /// <summary>How the node finds the cluster: <c>seeds</c> (default: <see cref="Seeds"/>, or itself) or <c>kubernetes</c> (cluster bootstrap).</summary>
+    public string Discovery { get; set; } = "seeds";
+    /// <summary>Cluster bootstrap settings, used when <see cref="Discovery"/> is <c>kubernetes</c>.</summary>
+    public BootstrapOptions Bootstrap { get; set; } = new();
 }
 
 public sealed class ProviderOptions

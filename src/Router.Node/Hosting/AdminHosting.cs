@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Router.Actors;
 using Router.Node.Admin;
 using Router.Node.Configuration;
 
@@ -20,6 +21,14 @@ public static class AdminHosting
         services.AddGrpc().AddServiceOptions<AdminGrpcService>(o => o.Interceptors.Add<AdminInterceptor>());
         return services;
     }
+
+    /// <summary>The Admin gRPC service and the admin HTTP API (refused when no admin key is configured).</summary>
+    public static WebApplication MapRouterAdmin(this WebApplication app, RouterOptions options)
+    {
+        app.MapGrpcService<AdminGrpcService>();
+        app.MapAdmin(options.AdminKey is null ? null : SecretResolver.Resolve(options.AdminKey, "Router:AdminKey"));
+        return app;
+    }
 }
 
 /// <summary>Starts the <see cref="MemberUpTracker"/> once the ActorSystem runs.</summary>
@@ -27,7 +36,7 @@ internal sealed class MemberUpWatcher(IServiceProvider services, MemberUpTimes t
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        services.GetRequiredService<ActorSystem>().ActorOf(MemberUpTracker.Props(times, clock), "admin-member-up");
+        services.GetRequiredService<ActorSystem>().ActorOf(MemberUpTracker.Props(times, clock).WithBackoffOnFailure("tracker"), "admin-member-up");
         return Task.CompletedTask;
     }
 

@@ -177,3 +177,21 @@ public readonly record struct Quorum(bool Known, bool Majority, int Reachable, i
     public override string ToString() =>
         !Known ? "unknown (not joined yet)" : $"{(Majority ? "yes" : "no")} ({Reachable}/{Members} reachable)";
 }
+
+/// <summary>Registration of the probes (<see cref="NodeHealth"/>) and gRPC health checking.</summary>
+public static class HealthHosting
+{
+    public static IServiceCollection AddRouterHealth(this IServiceCollection services)
+    {
+        services.AddSingleton<NodeHealth>();
+        services.AddGrpcHealthChecks().AddCheck("router", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
+        return services;
+    }
+
+    public static WebApplication MapRouterHealth(this WebApplication app)
+    {
+        app.MapGrpcHealthChecksService();
+        NodeHealth.MapHealth(app);
+        return app;
+    }
+}

@@ -1,27 +1,26 @@
 using Akka.Actor;
-using Akka.Cluster.Hosting;
 using Akka.Hosting;
 using Router.Actors.RateLimiting;
-using Router.Actors.Sharding;
 using Router.Contracts.RateLimiting;
 using Router.Node.Configuration;
 
 namespace Router.Node.Hosting;
 
-/// <summary>The ApiKey shard region, and seeding of the keys named in configuration into their entities.</summary>
+/// <summary>Seeding of the keys named in configuration into their entities (the shard region: <see cref="RateLimitingHosting"/>).</summary>
 public static class KeysHosting
 {
-    public static AkkaConfigurationBuilder AddApiKeyShards(this AkkaConfigurationBuilder akka, TimeProvider clock) =>
-        akka.WithShardRegion<ApiKeyActor>("apikey", ApiKeyActor.PropsFactory(clock, new ApiKeyActorSettings()),
-            new ApiKeyMessageExtractor(),
-            new ShardOptions
-            {
-                // A graceful hand-off persists unsaved spend and bucket levels before the entity moves.
-                HandOffStopMessage = StopEntity.Instance,
-                RememberEntities = false,
-                // The entity passivates itself when idle, after saving its state.
-                ShouldPassivateIdleEntities = false,
-            });
+    /// <summary>
+    /// Key administration and the seeding of configured keys. Call after <see cref="AkkaSetup.AddRouterAkka"/>: the
+    /// seeder is a hosted service that needs the ActorSystem started. A configured key whose secret cannot be read
+    /// stops start-up here.
+    /// </summary>
+    public static IServiceCollection AddRouterKeys(this IServiceCollection services, RouterOptions options)
+    {
+        for (var i = 0; i < options.Keys.Count; i++) ToUpsert(options.Keys[i], i);
+        services.AddSingleton<Router.Node.Admin.KeyAdmin>();
+        services.AddHostedService<ConfigKeySeeder>();
+        return services;
+    }
 
     /// <summary>Builds the Upsert for a configured key; the plaintext is hashed here and never leaves.</summary>
     public static ApiKeyCommands.Upsert ToUpsert(KeyOptions k, int index)

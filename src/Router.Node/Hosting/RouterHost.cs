@@ -1,19 +1,7 @@
-using Akka.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Router.Actors.Breakers;
-using Router.Actors.Dispatch;
-using Router.Actors.Routing;
-using Router.Actors.Upstreams;
-using Router.Actors.Usage;
-using Akka.Actor;
-using Router.Node.Admin;
 using Router.Node.Batches;
 using Router.Node.Configuration;
-using Router.Node.Grpc;
-using Router.Node.Ingress;
-using Router.Node.Pipeline;
-using Router.Node.Upstreams;
-using Router.Node.Usage;
 
 namespace Router.Node.Hosting;
 
@@ -57,7 +45,8 @@ public static class RouterHost
         var catalog = RouterSetup.BuildCatalog(options);
         AkkaSetup.Validate(options.Cluster);
         clock ??= TimeProvider.System;
-        var providers = BuildProviders(options, clock);
+        var providers = DispatchHosting.BuildProviders(options, clock);
+        var breakerView = new BreakerView();
 
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -67,81 +56,30 @@ public static class RouterHost
             k.Listen(System.Net.IPAddress.Parse(options.Grpc.Host), options.Grpc.Port, l => l.Protocols = HttpProtocols.Http2);
         });
 
-        var s = builder.Services;
-        s.AddSingleton(options);
-        s.AddSingleton(clock);
-        s.AddSingleton(new RoutePlanner(catalog));
-        s.AddSingleton(new BodyLimits(options.Http.MaxBodyBytes));
-        s.AddSingleton<IReadOnlyDictionary<string, ProviderRuntime>>(providers);
-        var breakerView = new BreakerView();
-        s.AddSingleton(breakerView);
-        s.AddSingleton<IDispatchObserver, ClusterDispatchObserver>();
-        s.AddSingleton(sp => new Dispatcher(providers, sp.GetRequiredService<BreakerView>(), new DispatchSettings(
-            new RetrySettings(options.Retry.MaxAttempts, TimeSpan.FromMilliseconds(options.Retry.BaseDelayMs),
-                TimeSpan.FromMilliseconds(options.Retry.MaxDelayMs), TimeSpan.FromMilliseconds(options.Retry.DeadlineMs)),
-            TimeSpan.FromMilliseconds(options.Retry.AttemptTimeoutMs)), sp.GetRequiredService<IDispatchObserver>(), clock,
-            sp.GetRequiredService<DeploymentLimiter>()));
-        s.AddSingleton<DeploymentLimiter>();
-        s.AddSingleton<Router.Node.Admin.KeyAdmin>();
-        // Fail fast on a configured key whose secret cannot be read.
-        for (var i = 0; i < options.Keys.Count; i++) KeysHosting.ToUpsert(options.Keys[i], i);
-        s.AddSingleton<IAdmission, ShardedAdmission>();
-        s.AddSingleton(new TokenCounter());
-        s.AddSingleton(UsageStore.Create(options.Persistence.Provider, options.Persistence.ConnectionString));
-        s.AddSingleton(sp => new WriterHolder(() => new UsageLedgerWriter(sp.GetRequiredService<ActorSystem>(), sp.GetRequiredService<IUsageStore>())));
-        s.AddSingleton(sp => sp.GetRequiredService<WriterHolder>().Writer);
-        s.AddSingleton<IUsageRecorder, LedgerUsageRecorder>();
-        s.AddSingleton(sp => new ChatPipeline(
-            sp.GetRequiredService<RoutePlanner>(), sp.GetRequiredService<IAdmission>(), sp.GetRequiredService<Dispatcher>(),
-            sp.GetRequiredService<TokenCounter>(), sp.GetRequiredService<IUsageRecorder>(), clock, options.Limits.DefaultMaxTokens));
-        s.AddBatches(options);
+        builder.Services
+            .AddSingleton(options)
+            .AddSingleton(clock)
+            .AddRouterDispatch(options, catalog, providers, breakerView, clock)
+            .AddRouterPipeline(options, clock)
+            .AddBatches(options)
+            .AddRouterAkka(options, breakerView, providers, clock)
+            // Hosted services from here on start after the ActorSystem and stop before it: the ledger flushes while
+            // it still runs.
+            .AddRouterKeys(options)
+            .AddRouterUsageLedger(options)
+            .AddRouterIngress(options, clock)
+            .AddRouterHealth()
+            .AddRouterAdmin(options)
+            // Kestrel drains in-flight requests first, then the ledger flushes, then Akka leaves and hands shards off.
+            .Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.Shutdown.DrainSeconds + 10));
 
-        s.AddAkka(AkkaSetup.SystemName, (akka, _) => akka
-            .AddRouterCluster(options)
-            .AddApiKeyShards(clock)
-            .AddFailover(options, breakerView, providers, clock)
-            .AddBatchJobs(options, clock));
-        s.AddHostedService<ConfigKeySeeder>();
-        // Registered after Akka so it stops first: the ledger flushes while the ActorSystem still runs.
-        s.AddHostedService<LedgerLifetime>();
-        s.AddSingleton(sp => new IngressQueue(
-            Akka.Streams.ActorMaterializer.Create(sp.GetRequiredService<ActorSystem>(), namePrefix: "ingress"),
-            new IngressQueueSettings(options.Ingress.QueueSize, options.Ingress.Parallelism), clock));
-        s.AddSingleton<IngressGateInterceptor>();
-        s.AddSingleton<NodeHealth>();
-        // Kestrel drains in-flight requests first, then the ledger flushes, then Akka leaves and hands shards off.
-        s.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.Shutdown.DrainSeconds + 10));
-        s.AddGrpc(o => o.Interceptors.Add<IngressGateInterceptor>());
-        s.AddGrpcReflection();
-        s.AddRouterAdmin(options);
-        s.AddGrpcHealthChecks().AddCheck("router", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
-
-        overrides?.Invoke(s);
+        overrides?.Invoke(builder.Services);
         var app = builder.Build();
-        NodeHealth.UseClusterGate(app);
-        app.UseIngressGate();
-        app.MapOpenAi();
-        app.MapAnthropic();
+        app.MapRouterIngress();
         app.MapBatches();
-        app.MapGrpcService<RouterGrpcService>();
-        app.MapGrpcService<AdminGrpcService>();
-        app.MapGrpcHealthChecksService();
-        app.MapGrpcReflectionService();
-        NodeHealth.MapHealth(app);
-        app.MapAdmin(options.AdminKey is null ? null : SecretResolver.Resolve(options.AdminKey, "Router:AdminKey"));
+        app.MapRouterHealth();
+        app.MapRouterAdmin(options);
         return app;
-    }
-
-    private static Dictionary<string, ProviderRuntime> BuildProviders(RouterOptions options, TimeProvider clock)
-    {
-        var providers = new Dictionary<string, ProviderRuntime>(StringComparer.Ordinal);
-        for (var i = 0; i < options.Providers.Count; i++)
-        {
-            var p = options.Providers[i];
-            var keys = p.Keys.Select((k, j) => new ProviderKey(k.Id, SecretResolver.Resolve(k.Secret, $"Router:Providers:{i}:Keys:{j}:Secret"), k.Rpm, k.Tpm)).ToList();
-            providers[p.Name] = new ProviderRuntime(p.Name, p.Kind, UpstreamClients.Create(p, clock, options.Limits.DefaultMaxTokens), keys);
-        }
-        return providers;
     }
 
     /// <summary>Lists that a <c>--config</c> file names replace appsettings.json's instead of merging by index.</summary>

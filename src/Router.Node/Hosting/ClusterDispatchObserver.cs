@@ -1,37 +1,13 @@
 using System.Collections.Concurrent;
 using Akka.Actor;
-using Akka.Cluster.Hosting;
 using Akka.Hosting;
 using Router.Actors.Breakers;
 using Router.Actors.Dispatch;
 using Router.Actors.Routing;
 using Router.Actors.Upstreams;
 using Router.Contracts.Breakers;
-using Router.Node.Configuration;
 
 namespace Router.Node.Hosting;
-
-/// <summary>Breaker shards, the node's breaker view updater and provider-key status sync.</summary>
-public static class FailoverHosting
-{
-    public static AkkaConfigurationBuilder AddFailover(
-        this AkkaConfigurationBuilder akka, RouterOptions options, BreakerView view,
-        IReadOnlyDictionary<string, ProviderRuntime> providers, TimeProvider clock)
-    {
-        var settings = new BreakerSettings(options.Breaker.FailureThreshold, TimeSpan.FromSeconds(options.Breaker.OpenSeconds), options.Breaker.HalfOpenProbes);
-        var pools = providers.ToDictionary(p => p.Key, p => p.Value.Pool);
-        return akka
-            // Sharding's idle passivation would forget an open breaker; the entity passivates itself when healthy.
-            .WithShardRegion<ModelBreakerActor>(ModelBreakerActor.TypeName,
-                id => ModelBreakerActor.Props(id, settings, clock), new BreakerMessageExtractor(),
-                new ShardOptions { ShouldPassivateIdleEntities = false })
-            .WithActors((system, registry) =>
-            {
-                registry.Register<BreakerViewUpdater>(system.ActorOf(BreakerViewUpdater.Props(view, clock), "breaker-view"));
-                registry.Register<ProviderKeyStatusSync>(system.ActorOf(ProviderKeyStatusSync.Props(pools, clock), "provider-key-sync"));
-            });
-    }
-}
 
 /// <summary>
 /// Tells attempt outcomes to the deployment's breaker entity and announces key cooldowns to the other nodes.
