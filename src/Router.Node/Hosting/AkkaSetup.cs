@@ -182,9 +182,10 @@ public static class AkkaSetup
 
     /// <summary>
     /// Akka.Hosting stops the application when the ActorSystem terminates on its own, and sets an exit code of its
-    /// own (-1, seen as 255). Only the host's own stop runs CoordinatedShutdown with <c>ClrExitReason</c>; any other
-    /// reason (SBR downing, <c>cluster down</c>, a failed join) means this member is gone for good, so the process
-    /// ends with <see cref="RemovedFromClusterExitCode"/>, set once the host has stopped so nothing overwrites it.
+    /// own (-1, seen as 255). Two reasons are asked for and end with 0: the host's own stop (SIGTERM,
+    /// <c>ClrExitReason</c>) and a graceful leave (<c>routerctl cluster leave</c>, <c>ClusterLeavingReason</c>). Any
+    /// other reason (SBR downing, <c>cluster down</c>, a failed join) means this member is gone for good, so the
+    /// process ends with <see cref="RemovedFromClusterExitCode"/>, set once the host has stopped so nothing overwrites it.
     /// </summary>
     private static void ExitNonZeroWhenRemoved(ActorSystem system)
     {
@@ -193,7 +194,7 @@ public static class AkkaSetup
         system.WhenTerminated.ContinueWith(_ =>
         {
             var reason = shutdown.ShutdownReason;
-            if (reason is CoordinatedShutdown.ClrExitReason) return;
+            if (reason is CoordinatedShutdown.ClrExitReason or CoordinatedShutdown.ClusterLeavingReason) return;
             Volatile.Write(ref removed.Value, true);
             Console.Error.WriteLine(
                 $"router: this node left the cluster without being asked to ({reason?.GetType().Name ?? "actor system terminated"}); exiting with code {RemovedFromClusterExitCode} so it is restarted");
