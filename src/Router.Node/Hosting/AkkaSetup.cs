@@ -190,18 +190,26 @@ public static class AkkaSetup
     private static void ExitNonZeroWhenRemoved(ActorSystem system)
     {
         var shutdown = CoordinatedShutdown.Get(system);
-        var removed = new StrongBox<bool>();
+        const int HostDecides = int.MinValue;
+        var exitCode = new StrongBox<int>(HostDecides);
         system.WhenTerminated.ContinueWith(_ =>
         {
             var reason = shutdown.ShutdownReason;
-            if (reason is CoordinatedShutdown.ClrExitReason or CoordinatedShutdown.ClusterLeavingReason) return;
-            Volatile.Write(ref removed.Value, true);
+            if (reason is CoordinatedShutdown.ClrExitReason) return;
+            if (reason is CoordinatedShutdown.ClusterLeavingReason)
+            {
+                // Asked to leave: a clean exit, though Akka.Hosting would report its own -1.
+                Volatile.Write(ref exitCode.Value, 0);
+                return;
+            }
+            Volatile.Write(ref exitCode.Value, RemovedFromClusterExitCode);
             Console.Error.WriteLine(
                 $"router: this node left the cluster without being asked to ({reason?.GetType().Name ?? "actor system terminated"}); exiting with code {RemovedFromClusterExitCode} so it is restarted");
         }, TaskContinuationOptions.ExecuteSynchronously);
         DependencyResolver.For(system).Resolver.GetService<IHostApplicationLifetime>()?.ApplicationStopped.Register(() =>
         {
-            if (Volatile.Read(ref removed.Value)) Environment.ExitCode = RemovedFromClusterExitCode;
+            var code = Volatile.Read(ref exitCode.Value);
+            if (code != HostDecides) Environment.ExitCode = code;
         });
     }
 

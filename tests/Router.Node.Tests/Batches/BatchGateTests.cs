@@ -3,6 +3,7 @@ using Akka.Streams;
 using Router.Node.Ingress;
 using Router.Node.Batches;
 using Router.Node.Configuration;
+using Router.Node.Tests.Infrastructure;
 
 namespace Router.Node.Tests.Batches;
 

@@ -3,8 +3,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Router.Node.Batches;
-using Router.Node.Tests.Backpressure;
 using Router.Node.Tests.Infrastructure;
+using Router.Node.Tests.Ingress;
 using Router.Testing;
 
 namespace Router.Node.Tests.Batches;

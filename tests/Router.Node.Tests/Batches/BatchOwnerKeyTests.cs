@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using Router.Actors.Usage;
 using Router.Contracts.RateLimiting;
 using Router.Node.Tests.Infrastructure;
-using Router.Node.Tests.Limits;
 
 namespace Router.Node.Tests.Batches;
 

@@ -2,8 +2,8 @@ using System.Text.Json.Nodes;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Router.Node.Batches;
-using Router.Node.Tests.Backpressure;
 using Router.Node.Tests.Infrastructure;
+using Router.Node.Tests.Ingress;
 using G = Router.Contracts.Grpc;
 
 namespace Router.Node.Tests.Batches;

@@ -22,7 +22,7 @@ public sealed class AkkaSetupTests
 
     private static RouterOptions Kubernetes() => new()
     {
-        Cluster = new Configuration.ClusterOptions
+        Cluster = new Router.Node.Configuration.ClusterOptions
         {
             Discovery = "kubernetes",
             Seeds = ["akka.tcp://router@127.0.0.1:4053"],
@@ -99,7 +99,7 @@ public sealed class AkkaSetupTests
     [Fact]
     public void Unknown_discovery_stops_start_up_naming_the_field()
     {
-        var ex = Assert.Throws<ConfigurationException>(() => AkkaSetup.Validate(new Configuration.ClusterOptions { Discovery = "consul" }));
+        var ex = Assert.Throws<ConfigurationException>(() => AkkaSetup.Validate(new Router.Node.Configuration.ClusterOptions { Discovery = "consul" }));
         Assert.Equal("Router:Cluster:Discovery", ex.Field);
     }
 

@@ -1,6 +1,7 @@
 using Npgsql;
 using Router.Actors.Usage;
 using Router.Node.Usage;
+using Router.Node.Tests.Infrastructure;
 
 namespace Router.Node.Tests.Usage;
 

@@ -2,6 +2,7 @@ using Akka.Streams;
 using Router.Actors.Usage;
 using Router.Node.Usage;
 using static Router.Node.Tests.Usage.UsageStoreContract;
+using Router.Node.Tests.Infrastructure;
 
 namespace Router.Node.Tests.Usage;
 

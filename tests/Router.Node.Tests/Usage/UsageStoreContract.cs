@@ -1,5 +1,6 @@
 using Router.Actors.Usage;
 using Router.Node.Usage;
+using Router.Node.Tests.Infrastructure;
 
 namespace Router.Node.Tests.Usage;
 
