@@ -4,7 +4,8 @@
 // manifest (each YAML file under k8s/, and the `kustomize build` output of every
 // directory that holds a kustomization.yaml) goes through four checks:
 //   [yaml]    parses, no duplicate keys
-//   [schema]  kubernetes-models: the OpenAPI schema (types, required fields, formats)
+//   [schema]  kubernetes-models: the OpenAPI schema (types, required fields, formats);
+//             custom resources (ServiceMonitor) against a small structural schema here
 //   [types]   kubernetes-types + TypeScript --strict: each object is written out as a
 //             typed object literal, so unknown (misspelled) fields and wrong types fail
 //   [policy]  cross-object rules a schema cannot see: selectors match pods, named
@@ -118,8 +119,79 @@ async function modelFor(apiVersion, kind) {
   return modelCache.get(key);
 }
 
+// Custom resources the manifests may use, which kubernetes-models does not know: a small structural schema each
+// (required fields, known fields, types, enums, patterns), enough to catch a misspelled or missing field.
+const DURATION = /^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$/;
+const STR = { type: 'string' };
+const OPEN = { type: 'object', open: true };
+const CRD_SCHEMAS = {
+  'monitoring.coreos.com/v1/ServiceMonitor': {
+    type: 'object', required: ['metadata', 'spec'],
+    fields: {
+      apiVersion: STR, kind: STR,
+      metadata: { type: 'object', required: ['name'], open: true },
+      spec: {
+        type: 'object', required: ['selector', 'endpoints'],
+        fields: {
+          jobLabel: STR, sampleLimit: { type: 'integer' },
+          targetLabels: { type: 'array', items: STR }, podTargetLabels: { type: 'array', items: STR },
+          namespaceSelector: { type: 'object', fields: { any: { type: 'boolean' }, matchNames: { type: 'array', items: STR } } },
+          selector: { type: 'object', fields: { matchLabels: { type: 'object', open: true, values: STR }, matchExpressions: { type: 'array', items: OPEN } } },
+          endpoints: {
+            type: 'array', minItems: 1,
+            items: {
+              type: 'object',
+              fields: {
+                port: STR, targetPort: { type: ['integer', 'string'] }, path: STR, scheme: { type: 'string', enum: ['http', 'https'] },
+                interval: { type: 'string', pattern: DURATION }, scrapeTimeout: { type: 'string', pattern: DURATION },
+                honorLabels: { type: 'boolean' }, honorTimestamps: { type: 'boolean' }, params: OPEN,
+                relabelings: { type: 'array', items: OPEN }, metricRelabelings: { type: 'array', items: OPEN },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
+function typeOf(v) {
+  if (Array.isArray(v)) return 'array';
+  if (Number.isInteger(v)) return 'integer';
+  return v === null ? 'null' : typeof v;
+}
+
+/** Checks value against a CRD_SCHEMAS node; calls bad(segs, message) for each problem. */
+function checkStructure(value, schema, segs, bad) {
+  const types = [].concat(schema.type);
+  const t = typeOf(value);
+  if (!types.includes(t) && !(t === 'integer' && types.includes('number'))) {
+    bad(segs, `${fmtPath(segs) || '(root)'}: must be ${types.join(' or ')}`);
+    return;
+  }
+  if (schema.enum && !schema.enum.includes(value)) bad(segs, `${fmtPath(segs)}: must be one of ${schema.enum.join(', ')}`);
+  if (schema.pattern && !schema.pattern.test(value)) bad(segs, `${fmtPath(segs)}: "${value}" does not match ${schema.pattern}`);
+  if (t === 'array') {
+    if (schema.minItems && value.length < schema.minItems) bad(segs, `${fmtPath(segs)}: must have at least ${schema.minItems} item(s)`);
+    if (schema.items) value.forEach((v, i) => checkStructure(v, schema.items, [...segs, i], bad));
+  }
+  if (t === 'object') {
+    for (const r of schema.required ?? []) if (!(r in value)) bad(segs, `${fmtPath(segs) || '(root)'}: must have required property '${r}'`);
+    for (const [k, v] of Object.entries(value)) {
+      const field = schema.fields?.[k] ?? schema.values;
+      if (field) checkStructure(v, field, [...segs, k], bad);
+      else if (!schema.open) bad([...segs, k], `${fmtPath([...segs, k])}: unknown field "${k}"`);
+    }
+  }
+}
+
 async function checkSchema(obj, group, locate, report) {
   const where = locate([]);
+  const crd = CRD_SCHEMAS[`${obj.apiVersion}/${obj.kind}`];
+  if (crd) {
+    checkStructure(obj, crd, [], (segs, message) => report.add(group, 'schema', locate(segs), message));
+    return;
+  }
   const Model = await modelFor(obj.apiVersion, obj.kind);
   if (!Model) {
     report.add(group, 'schema', where, `unknown apiVersion/kind "${obj.apiVersion}" "${obj.kind}"`);

@@ -25,6 +25,7 @@ internal sealed class Commands
         Root.Subcommands.Add(Breakers());
         Root.Subcommands.Add(Routes());
         Root.Subcommands.Add(Usage());
+        Root.Subcommands.Add(new Metrics.MetricsCommand(_globals, output, error).Command);
     }
 
     public RootCommand Root { get; }
