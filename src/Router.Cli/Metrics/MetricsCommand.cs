@@ -155,10 +155,10 @@ internal sealed class MetricsCommand
                     url = r.Node.ToString(),
                     error = r.Error,
                     intervalSeconds = r.Summary?.IntervalSeconds,
-                    requestsPerSecond = r.Summary?.RequestsPerSecond,
-                    requestsPerSecondByOutcome = r.Summary?.RequestsPerSecondByOutcome,
-                    durationSeconds = r.Summary is { } s ? new { p50 = s.DurationP50, p99 = s.DurationP99 } : null,
-                    overheadSeconds = r.Summary is { } t ? new { p50 = t.OverheadP50, p99 = t.OverheadP99 } : null,
+                    requestsPerSecond = Round(r.Summary?.RequestsPerSecond),
+                    requestsPerSecondByOutcome = r.Summary?.RequestsPerSecondByOutcome.ToDictionary(x => x.Key, x => Round(x.Value)),
+                    durationSeconds = r.Summary is { } s ? new { p50 = Round(s.DurationP50), p99 = Round(s.DurationP99) } : null,
+                    overheadSeconds = r.Summary is { } t ? new { p50 = Round(t.OverheadP50), p99 = Round(t.OverheadP99) } : null,
                     models = r.Summary?.Models.Select(m => new { model = m.Model, inputTokens = m.InputTokens, outputTokens = m.OutputTokens, costUsd = Output.Dec(m.CostUsd) }),
                     breakers = r.Summary?.Breakers.Select(b => new { deployment = b.Deployment, state = b.State }),
                     queueDepth = r.Summary?.QueueDepth,
@@ -186,6 +186,9 @@ internal sealed class MetricsCommand
         var interval = results.FirstOrDefault(r => r.Summary is not null).Summary?.IntervalSeconds;
         if (interval is { } i) o.Line($"rates and percentiles over {i.ToString("0.###", CultureInfo.InvariantCulture)} s; tokens and cost since each node started");
     }
+
+    /// <summary>Nine decimals in JSON (nanoseconds, nano-requests/s): no binary-fraction noise like 0.9500000000000002.</summary>
+    private static double? Round(double? value) => value is { } v ? Math.Round(v, 9) : null;
 
     private static string Rate(double perSecond) => perSecond.ToString("0.##", CultureInfo.InvariantCulture);
 
