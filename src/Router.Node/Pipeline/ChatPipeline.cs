@@ -4,6 +4,7 @@ using Router.Actors.Routing;
 using Router.Actors.Usage;
 using Router.Contracts.Chat;
 using Router.Contracts.Errors;
+using Router.Node.Observability;
 
 namespace Router.Node.Pipeline;
 
@@ -55,7 +56,8 @@ public sealed class ChatPipeline(
     TokenCounter tokens,
     IUsageRecorder usage,
     TimeProvider clock,
-    int defaultMaxTokens)
+    int defaultMaxTokens,
+    RouterMetrics? metrics = null)
 {
     public RoutePlanner Planner => planner;
 
@@ -89,17 +91,18 @@ public sealed class ChatPipeline(
         var estimated = TokenCounter.EstimateAdmissionTokens(promptTokens, request.MaxTokens, defaultMaxTokens);
         var ticket = await admission.AdmitAsync(key, request.Model, plan.Model, estimated, cancellationToken).ConfigureAwait(false);
         var started = clock.GetTimestamp();
+        Observe(plan, ticket, request.Stream);
 
         // 3. Dispatch; a failure before the answer starts releases the admission.
         try
         {
             if (!request.Stream)
             {
-                var done = await dispatcher.CompleteAsync(request, plan, estimated, cancellationToken).ConfigureAwait(false);
-                Finish(ticket, request.Model, request.Stream, done.ServedBy, done.Completion.Usage, started, UsageOutcome.Success);
+                var done = await Upstream(Stopwatch.GetTimestamp(), dispatcher.CompleteAsync(request, plan, estimated, cancellationToken)).ConfigureAwait(false);
+                Finish(ticket, plan, TelemetryNames.Chat, request.Stream, done.ServedBy, done.Completion.Usage, started, UsageOutcome.Success);
                 return new ChatExecution { Ticket = ticket, ServedBy = done.ServedBy, Plan = plan, PromptTokens = promptTokens, Completion = done.Completion, UpstreamId = done.Completion.Id };
             }
-            var stream = await dispatcher.StreamAsync(request, plan, estimated, cancellationToken).ConfigureAwait(false);
+            var stream = await Upstream(Stopwatch.GetTimestamp(), dispatcher.StreamAsync(request, plan, estimated, cancellationToken)).ConfigureAwait(false);
             return new ChatExecution
             {
                 Ticket = ticket, ServedBy = stream.ServedBy, Plan = plan, PromptTokens = promptTokens, UpstreamId = stream.UpstreamId,
@@ -168,11 +171,12 @@ public sealed class ChatPipeline(
         }
         var ticket = await admission.AdmitAsync(key, request.Model, plan.Model, inputTokens, cancellationToken).ConfigureAwait(false);
         var started = clock.GetTimestamp();
+        Observe(plan, ticket, stream: false);
         try
         {
-            var done = await dispatcher.EmbedAsync(request, plan, inputTokens, cancellationToken).ConfigureAwait(false);
+            var done = await Upstream(Stopwatch.GetTimestamp(), dispatcher.EmbedAsync(request, plan, inputTokens, cancellationToken)).ConfigureAwait(false);
             var used = new TokenUsage(done.Embeddings.PromptTokens > 0 ? done.Embeddings.PromptTokens : inputTokens, 0);
-            Finish(ticket, request.Model, stream: false, done.ServedBy, used, started, UsageOutcome.Success);
+            Finish(ticket, plan, TelemetryNames.Embeddings, stream: false, done.ServedBy, used, started, UsageOutcome.Success);
             return new EmbeddingExecution { Ticket = ticket, ServedBy = done.ServedBy, Plan = plan, Embeddings = done.Embeddings };
         }
         catch (RouterException ex)
@@ -240,15 +244,40 @@ public sealed class ChatPipeline(
             await stream.DisposeAsync().ConfigureAwait(false);
             // An upstream that sent no usage (or a stream cut short) is charged by estimate: ~4 characters a token.
             var used = final ?? new TokenUsage(promptTokens, (outputChars + 3) / 4);
-            Finish(ticket, request.Model, request.Stream, stream.ServedBy, used, started, outcome);
+            Finish(ticket, plan, TelemetryNames.Chat, request.Stream, stream.ServedBy, used, started, outcome);
         }
     }
 
-    private void Finish(AdmissionTicket ticket, string requestedModel, bool stream, ServedBy served, TokenUsage used, long started, UsageOutcome outcome)
+    private void Finish(AdmissionTicket ticket, RoutePlan plan, string operation, bool stream, ServedBy served, TokenUsage used, long started, UsageOutcome outcome)
     {
         var cost = Router.Actors.Usage.Pricing.Cost(used, served.Deployment);
         admission.Complete(ticket, used, cost);
-        usage.Record(new UsageEntry(ticket, requestedModel, stream, served, used, cost, clock.GetElapsedTime(started), outcome));
+        usage.Record(new UsageEntry(ticket, plan.RequestedModel, stream, served, used, cost, clock.GetElapsedTime(started), outcome));
+        if (metrics is null) return;
+        metrics.Answered(operation, plan.Model.Id, served.Deployment, used, cost, metrics.PerKey ? ticket.Caller.KeyName : null);
+        if (served.Attempts > 1) metrics.FellBack(plan.Model.Id, served.Deployment);
+    }
+
+    /// <summary>Tells the request's clock (when an ingress started one) what it serves: catalog names only.</summary>
+    private void Observe(RoutePlan plan, AdmissionTicket ticket, bool stream)
+    {
+        if (RequestTiming.Current is not { } timing) return;
+        timing.Model = plan.Model.Id;
+        timing.Streamed = stream;
+        if (metrics is { PerKey: true }) timing.KeyName = ticket.Caller.KeyName;
+    }
+
+    /// <summary>Awaits a dispatch, adding the time it took to the request's upstream wait (what overhead leaves out).</summary>
+    private static async Task<T> Upstream<T>(long from, Task<T> dispatch)
+    {
+        try
+        {
+            return await dispatch.ConfigureAwait(false);
+        }
+        finally
+        {
+            RequestTiming.Current?.AddUpstreamWait(Stopwatch.GetElapsedTime(from));
+        }
     }
 
     private static UsageOutcome Outcome(RouterErrorCode code) => code switch
