@@ -43,6 +43,7 @@ public sealed partial class RouterGrpcService(ChatPipeline pipeline) : G.Router.
             var execution = await pipeline.EmbedAsync(PresentedKey(context), GrpcWire.MapEmbed(request), context.CancellationToken);
             context.ResponseTrailers.Add("x-router-request-id", execution.Ticket.RequestId);
             context.ResponseTrailers.Add("x-router-deployment", execution.ServedBy.Deployment.Id);
+            if (RequestTiming.Current is { } timing) context.ResponseTrailers.Add(TelemetryNames.OverheadHeader, timing.OverheadHeaderValue());
             return GrpcWire.MapEmbedResponse(execution);
         }
         catch (RouterException ex)
