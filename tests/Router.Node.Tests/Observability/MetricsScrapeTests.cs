@@ -67,14 +67,7 @@ public sealed class MetricsScrapeTests
             Assert.InRange(overhead, 0, clientMs);
         }
 
-        // Requests are counted as they end on the node, a moment after the client has its last byte.
-        var text = "";
-        var samples = await FailoverKit.EventuallyAsync(async () =>
-        {
-            text = await node.Http.GetStringAsync("/metrics");
-            var parsed = PrometheusText.Parse(text);
-            return parsed.Sum("router_requests_total") >= 7 ? parsed : null;
-        }, "seven requests counted");
+        var (text, samples) = await ScrapeAsync(node, requests: 7);
 
         Assert.Equal(7, samples.Sum("router_requests_total"));
         Assert.Equal(4, samples.Sum("router_requests_total", ("router_ingress", "openai"), ("router_outcome", "ok")));
@@ -130,13 +123,7 @@ public sealed class MetricsScrapeTests
 
         Assert.Equal(HttpStatusCode.OK, (await FailoverKit.ChatAsync(node, "m")).Status);
 
-        var text = "";
-        var samples = await FailoverKit.EventuallyAsync(async () =>
-        {
-            text = await node.Http.GetStringAsync("/metrics");
-            var parsed = PrometheusText.Parse(text);
-            return parsed.Sum("router_requests_total") >= 1 ? parsed : null;
-        }, "the request counted");
+        var (text, samples) = await ScrapeAsync(node, requests: 1);
         Assert.Equal(1, samples.Sum("router_requests_total", ("router_key_name", "demo"), ("router_outcome", "ok")));
         Assert.Equal(PromptTokens, samples.Sum("gen_ai_client_token_usage_sum", ("router_key_name", "demo"), ("gen_ai_token_type", "input")));
         Assert.DoesNotContain(RouterTestNode.DemoKey, text);
@@ -156,6 +143,22 @@ public sealed class MetricsScrapeTests
         Assert.NotNull(answer.Header("x-router-overhead-ms"));
         using var response = await node.Http.GetAsync("/metrics");
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    /// <summary>
+    /// Scrapes <c>GET /metrics</c> until it counts <paramref name="requests"/> requests: a request is counted as it ends
+    /// on the node, a moment after the client has its last byte.
+    /// </summary>
+    private static async Task<(string Text, IReadOnlyList<Sample> Samples)> ScrapeAsync(RouterTestNode node, int requests)
+    {
+        var text = "";
+        var samples = await FailoverKit.EventuallyAsync(async () =>
+        {
+            text = await node.Http.GetStringAsync("/metrics");
+            var parsed = PrometheusText.Parse(text);
+            return parsed.Sum("router_requests_total") >= requests ? parsed : null;
+        }, $"{requests} requests counted");
+        return (text, samples);
     }
 
     private static async Task<(ChatAnswer, double)> Timed(Func<Task<ChatAnswer>> send)
