@@ -34,6 +34,10 @@ public sealed class MetricsScrapeTests
             new JsonObject { ["Name"] = "demo", ["Key"] = RouterTestNode.DemoKey, ["Models"] = new JsonArray("*") },
             new JsonObject { ["Name"] = "tight", ["Key"] = TightKey, ["Models"] = new JsonArray("*"), ["Rpm"] = 1 },
         };
+        // Prices of a dollar per input token and two per output token make the cost of an answer easy to sum.
+        var primaryDeployment = config["Models"]![0]!["Deployments"]![0]!;
+        primaryDeployment["InputPerMTok"] = 1_000_000;
+        primaryDeployment["OutputPerMTok"] = 2_000_000;
         config["Retry"] = new JsonObject { ["MaxAttempts"] = 2, ["BaseDelayMs"] = 1, ["MaxDelayMs"] = 5, ["AttemptTimeoutMs"] = 5000 };
         await using var node = await RouterTestNode.StartAsync(config);
 
@@ -85,6 +89,7 @@ public sealed class MetricsScrapeTests
         Assert.Equal(PromptTokens, samples.Sum("gen_ai_client_token_usage_sum", [.. backup, ("gen_ai_token_type", "input")]));
         Assert.Equal(CompletionTokens, samples.Sum("gen_ai_client_token_usage_sum", [.. backup, ("gen_ai_token_type", "output")]));
 
+        Assert.Equal(5 * (PromptTokens + 2 * CompletionTokens), samples.Sum("router_cost_total", ("gen_ai_request_model", "m"), ("router_deployment", "m/primary")));
         Assert.Equal(1, samples.Sum("router_fallbacks_total", ("gen_ai_request_model", "m"), ("router_deployment", "b/backup")));
         Assert.Equal(5, samples.Sum("router_attempts_total", ("router_deployment", "m/primary"), ("router_result", "ok")));
         Assert.Equal(1, samples.Sum("router_attempts_total", ("router_deployment", "m/primary"), ("router_result", "server_error")));
