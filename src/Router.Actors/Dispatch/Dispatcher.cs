@@ -334,7 +334,7 @@ public sealed class Dispatcher(
                 };
                 if (status is not null) _owner._observer.KeyStatusChanged(status);
             }
-            _owner._observer.AttemptFailed(Deployment, Lease?.KeyId, failure);
+            _owner._observer.AttemptFailed(Deployment, Lease?.KeyId, failure, TimeSpan.FromTicks(now - _started));
             _owner._limiter.Exit(Deployment);
             _cts.Dispose();
         }

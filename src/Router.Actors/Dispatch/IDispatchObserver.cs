@@ -13,6 +13,10 @@ public interface IDispatchObserver
 
     void AttemptFailed(Deployment deployment, string? providerKeyId, UpstreamException failure);
 
+    /// <summary>As the other overload, with how long the attempt ran (dispatch calls this one; metrics use the time).</summary>
+    void AttemptFailed(Deployment deployment, string? providerKeyId, UpstreamException failure, TimeSpan latency) =>
+        AttemptFailed(deployment, providerKeyId, failure);
+
     /// <summary>A provider key was cooled down or disabled on this node; other nodes should know.</summary>
     void KeyStatusChanged(ProviderKeyStatus status);
 }

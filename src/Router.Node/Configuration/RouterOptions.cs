@@ -20,6 +20,16 @@ public sealed class RouterOptions
     public ShutdownOptions Shutdown { get; set; } = new();
     public IngressOptions Ingress { get; set; } = new();
     public BatchesOptions Batches { get; set; } = new();
+    public MetricsOptions Metrics { get; set; } = new();
+}
+
+/// <summary><c>Router:Metrics</c>: the Prometheus endpoint and what it may label.</summary>
+public sealed class MetricsOptions
+{
+    /// <summary>Serve <c>GET /metrics</c> on the HTTP port.</summary>
+    public bool Enabled { get; set; } = true;
+    /// <summary>Also label request and token series by the key's configured name (never the key itself).</summary>
+    public bool PerKey { get; set; }
 }
 
 public sealed class IngressOptions

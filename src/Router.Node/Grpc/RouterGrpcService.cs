@@ -3,6 +3,7 @@ using Grpc.Core;
 using Router.Contracts.Chat;
 using Router.Contracts.Errors;
 using Router.Node.Ingress;
+using Router.Node.Observability;
 using Router.Node.Pipeline;
 using G = Router.Contracts.Grpc;
 
@@ -42,6 +43,7 @@ public sealed partial class RouterGrpcService(ChatPipeline pipeline) : G.Router.
             var execution = await pipeline.EmbedAsync(PresentedKey(context), GrpcWire.MapEmbed(request), context.CancellationToken);
             context.ResponseTrailers.Add("x-router-request-id", execution.Ticket.RequestId);
             context.ResponseTrailers.Add("x-router-deployment", execution.ServedBy.Deployment.Id);
+            if (RequestTiming.Current is { } timing) context.ResponseTrailers.Add(TelemetryNames.OverheadHeader, timing.OverheadHeaderValue());
             return GrpcWire.MapEmbedResponse(execution);
         }
         catch (RouterException ex)
@@ -82,6 +84,12 @@ public sealed partial class RouterGrpcService(ChatPipeline pipeline) : G.Router.
             trailers.Add("retry-after", seconds);
         }
         trailers.Add("x-router-error", ex.Code.ToString());
+        if (RequestTiming.Current is { } timing)
+        {
+            timing.Fail(ex.Code);
+            if (context.ResponseTrailers.Get(TelemetryNames.OverheadHeader) is null)
+                trailers.Add(TelemetryNames.OverheadHeader, timing.OverheadHeaderValue());
+        }
         return new RpcException(new Status(ErrorMapping.Grpc(ex.Code), ex.Message), trailers);
     }
 
@@ -92,5 +100,6 @@ public sealed partial class RouterGrpcService(ChatPipeline pipeline) : G.Router.
         context.ResponseTrailers.Add("x-router-deployment", e.ServedBy.Deployment.Id);
         if (e.ServedBy.ProviderKeyId is { } k) context.ResponseTrailers.Add("x-router-provider-key", k);
         context.ResponseTrailers.Add("x-router-attempts", e.ServedBy.Attempts.ToString(CultureInfo.InvariantCulture));
+        if (RequestTiming.Current is { } timing) context.ResponseTrailers.Add(TelemetryNames.OverheadHeader, timing.OverheadHeaderValue());
     }
 }

@@ -17,7 +17,9 @@ public static class DispatchHosting
         services.AddSingleton(new RoutePlanner(catalog));
         services.AddSingleton(providers);
         services.AddSingleton(breakerView);
-        services.AddSingleton<IDispatchObserver, ClusterDispatchObserver>();
+        services.AddSingleton<ClusterDispatchObserver>();
+        services.AddSingleton<IDispatchObserver>(sp => new Router.Node.Observability.MetricsDispatchObserver(
+            sp.GetRequiredService<ClusterDispatchObserver>(), sp.GetRequiredService<Router.Node.Observability.RouterMetrics>()));
         services.AddSingleton<DeploymentLimiter>();
         services.AddSingleton(sp => new Dispatcher(providers, sp.GetRequiredService<BreakerView>(), new DispatchSettings(
             new RetrySettings(options.Retry.MaxAttempts, TimeSpan.FromMilliseconds(options.Retry.BaseDelayMs),

@@ -15,7 +15,8 @@ public static class PipelineHosting
         services.AddSingleton(new TokenCounter());
         services.AddSingleton(sp => new ChatPipeline(
             sp.GetRequiredService<RoutePlanner>(), sp.GetRequiredService<IAdmission>(), sp.GetRequiredService<Dispatcher>(),
-            sp.GetRequiredService<TokenCounter>(), sp.GetRequiredService<IUsageRecorder>(), clock, options.Limits.DefaultMaxTokens));
+            sp.GetRequiredService<TokenCounter>(), sp.GetRequiredService<IUsageRecorder>(), clock, options.Limits.DefaultMaxTokens,
+            sp.GetService<Router.Node.Observability.RouterMetrics>()));
         return services;
     }
 }

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Router.Actors.Breakers;
 using Router.Node.Batches;
 using Router.Node.Configuration;
+using Router.Node.Observability;
 
 namespace Router.Node.Hosting;
 
@@ -70,6 +71,7 @@ public static class RouterHost
             .AddRouterIngress(options, clock)
             .AddRouterHealth()
             .AddRouterAdmin(options)
+            .AddRouterObservability(options)
             // Kestrel drains in-flight requests first, then the ledger flushes, then Akka leaves and hands shards off.
             .Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.Shutdown.DrainSeconds + 10));
 
@@ -79,6 +81,7 @@ public static class RouterHost
         app.MapBatches();
         app.MapRouterHealth();
         app.MapRouterAdmin(options);
+        app.MapRouterMetrics(options);
         return app;
     }
 

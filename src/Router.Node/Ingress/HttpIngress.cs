@@ -191,6 +191,7 @@ public static class HttpIngress
         catch (RouterException ex)
         {
             // Bytes already reached the client: no fallback now, end the stream with an error event.
+            Router.Node.Observability.RequestTiming.Current?.Fail(ex.Code);
             writeError(ex, pipe);
             await pipe.FlushAsync(CancellationToken.None).ConfigureAwait(false);
         }
@@ -236,6 +237,13 @@ public static class HttpIngress
         if (plan.AutoTier is { } tier) h["x-router-auto-tier"] = tier;
         WriteRateLimitHeaders(response, ticket.Limits);
     }
+
+    /// <summary>
+    /// <c>x-router-overhead-ms</c>: Router's own time until the answer started (queue, admission, routing, translation;
+    /// not the upstream's). Written as every model answer's headers go out, errors included.
+    /// </summary>
+    public static void WriteOverheadHeader(HttpResponse response, Router.Node.Observability.RequestTiming timing) =>
+        response.Headers[Router.Node.Observability.TelemetryNames.OverheadHeader] = timing.OverheadHeaderValue();
 
     /// <summary>OpenAI's <c>x-ratelimit-*</c> headers; a limit the key does not have is left out.</summary>
     public static void WriteRateLimitHeaders(HttpResponse response, RateLimits? limits)

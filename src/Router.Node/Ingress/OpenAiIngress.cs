@@ -131,6 +131,7 @@ public static class OpenAiIngress
 
     public static Task WriteErrorAsync(HttpResponse response, RouterException ex)
     {
+        Router.Node.Observability.RequestTiming.Current?.Fail(ex.Code);
         HttpIngress.WriteRetryAfter(response, ex.RetryAfter);
         HttpIngress.WriteRateLimitHeaders(response, ex.Limits);
         return HttpIngress.WriteJsonAsync(response, ErrorMapping.HttpStatus(ex.Code), w => WriteErrorBody(w, ex));

@@ -4,6 +4,7 @@ using Router.Actors.Routing;
 using Router.Actors.Usage;
 using Router.Contracts.Chat;
 using Router.Contracts.Errors;
+using Router.Node.Observability;
 
 namespace Router.Node.Pipeline;
 
@@ -55,8 +56,12 @@ public sealed class ChatPipeline(
     TokenCounter tokens,
     IUsageRecorder usage,
     TimeProvider clock,
-    int defaultMaxTokens)
+    int defaultMaxTokens,
+    RouterMetrics? metrics = null)
 {
+    // Per-key series only: admission does not return the key's name, so it is looked up once per key and kept.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _keyNames = new(StringComparer.Ordinal);
+
     public RoutePlanner Planner => planner;
 
     public Task<ChatExecution> ExecuteAsync(string? presentedKey, ChatRequest request, CancellationToken cancellationToken) =>
@@ -89,21 +94,22 @@ public sealed class ChatPipeline(
         var estimated = TokenCounter.EstimateAdmissionTokens(promptTokens, request.MaxTokens, defaultMaxTokens);
         var ticket = await admission.AdmitAsync(key, request.Model, plan.Model, estimated, cancellationToken).ConfigureAwait(false);
         var started = clock.GetTimestamp();
+        var keyName = await ObserveAsync(key, plan, ticket, request.Stream, cancellationToken).ConfigureAwait(false);
 
         // 3. Dispatch; a failure before the answer starts releases the admission.
         try
         {
             if (!request.Stream)
             {
-                var done = await dispatcher.CompleteAsync(request, plan, estimated, cancellationToken).ConfigureAwait(false);
-                Finish(ticket, request.Model, request.Stream, done.ServedBy, done.Completion.Usage, started, UsageOutcome.Success);
+                var done = await Upstream(Stopwatch.GetTimestamp(), dispatcher.CompleteAsync(request, plan, estimated, cancellationToken)).ConfigureAwait(false);
+                Finish(ticket, plan, TelemetryNames.Chat, request.Stream, done.ServedBy, done.Completion.Usage, started, UsageOutcome.Success, keyName);
                 return new ChatExecution { Ticket = ticket, ServedBy = done.ServedBy, Plan = plan, PromptTokens = promptTokens, Completion = done.Completion, UpstreamId = done.Completion.Id };
             }
-            var stream = await dispatcher.StreamAsync(request, plan, estimated, cancellationToken).ConfigureAwait(false);
+            var stream = await Upstream(Stopwatch.GetTimestamp(), dispatcher.StreamAsync(request, plan, estimated, cancellationToken)).ConfigureAwait(false);
             return new ChatExecution
             {
                 Ticket = ticket, ServedBy = stream.ServedBy, Plan = plan, PromptTokens = promptTokens, UpstreamId = stream.UpstreamId,
-                Stream = Relay(stream, ticket, request, plan, promptTokens, started, cancellationToken),
+                Stream = Relay(stream, ticket, request, plan, promptTokens, started, keyName, cancellationToken),
             };
         }
         catch (RouterException ex)
@@ -168,11 +174,12 @@ public sealed class ChatPipeline(
         }
         var ticket = await admission.AdmitAsync(key, request.Model, plan.Model, inputTokens, cancellationToken).ConfigureAwait(false);
         var started = clock.GetTimestamp();
+        var keyName = await ObserveAsync(key, plan, ticket, stream: false, cancellationToken).ConfigureAwait(false);
         try
         {
-            var done = await dispatcher.EmbedAsync(request, plan, inputTokens, cancellationToken).ConfigureAwait(false);
+            var done = await Upstream(Stopwatch.GetTimestamp(), dispatcher.EmbedAsync(request, plan, inputTokens, cancellationToken)).ConfigureAwait(false);
             var used = new TokenUsage(done.Embeddings.PromptTokens > 0 ? done.Embeddings.PromptTokens : inputTokens, 0);
-            Finish(ticket, request.Model, stream: false, done.ServedBy, used, started, UsageOutcome.Success);
+            Finish(ticket, plan, TelemetryNames.Embeddings, stream: false, done.ServedBy, used, started, UsageOutcome.Success, keyName);
             return new EmbeddingExecution { Ticket = ticket, ServedBy = done.ServedBy, Plan = plan, Embeddings = done.Embeddings };
         }
         catch (RouterException ex)
@@ -196,7 +203,7 @@ public sealed class ChatPipeline(
 
     /// <summary>Relays a committed stream and settles the books whichever way it ends.</summary>
     private async IAsyncEnumerable<ChatStreamEvent> Relay(
-        DispatchedStream stream, AdmissionTicket ticket, ChatRequest request, RoutePlan plan, int promptTokens, long started,
+        DispatchedStream stream, AdmissionTicket ticket, ChatRequest request, RoutePlan plan, int promptTokens, long started, string? keyName,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         TokenUsage? final = null;
@@ -240,15 +247,63 @@ public sealed class ChatPipeline(
             await stream.DisposeAsync().ConfigureAwait(false);
             // An upstream that sent no usage (or a stream cut short) is charged by estimate: ~4 characters a token.
             var used = final ?? new TokenUsage(promptTokens, (outputChars + 3) / 4);
-            Finish(ticket, request.Model, request.Stream, stream.ServedBy, used, started, outcome);
+            Finish(ticket, plan, TelemetryNames.Chat, request.Stream, stream.ServedBy, used, started, outcome, keyName);
         }
     }
 
-    private void Finish(AdmissionTicket ticket, string requestedModel, bool stream, ServedBy served, TokenUsage used, long started, UsageOutcome outcome)
+    private void Finish(AdmissionTicket ticket, RoutePlan plan, string operation, bool stream, ServedBy served, TokenUsage used, long started, UsageOutcome outcome, string? keyName)
     {
         var cost = Router.Actors.Usage.Pricing.Cost(used, served.Deployment);
         admission.Complete(ticket, used, cost);
-        usage.Record(new UsageEntry(ticket, requestedModel, stream, served, used, cost, clock.GetElapsedTime(started), outcome));
+        usage.Record(new UsageEntry(ticket, plan.RequestedModel, stream, served, used, cost, clock.GetElapsedTime(started), outcome));
+        if (metrics is null) return;
+        metrics.Answered(operation, plan.Model.Id, served.Deployment, used, cost, keyName);
+        if (served.Attempts > 1) metrics.FellBack(plan.Model.Id, served.Deployment);
+    }
+
+    /// <summary>
+    /// Tells the request's clock (when an ingress started one) what it serves, catalog names only; returns the key's
+    /// configured name when per-key series are on (else null).
+    /// </summary>
+    private async ValueTask<string?> ObserveAsync(KeyHash key, RoutePlan plan, AdmissionTicket ticket, bool stream, CancellationToken cancellationToken)
+    {
+        string? keyName = null;
+        if (metrics is { PerKey: true })
+        {
+            if (!_keyNames.TryGetValue(ticket.Caller.KeyId, out keyName))
+            {
+                try
+                {
+                    keyName = ticket.Caller.KeyName is { Length: > 0 } n ? n : (await admission.AuthenticateAsync(key, cancellationToken).ConfigureAwait(false)).KeyName;
+                    _keyNames[ticket.Caller.KeyId] = keyName;
+                }
+                catch (Exception ex) when (ex is RouterException or OperationCanceledException)
+                {
+                    // A label is not worth failing the admitted request over (its ticket is settled by the caller's path).
+                    keyName = null;
+                }
+            }
+        }
+        if (RequestTiming.Current is { } timing)
+        {
+            timing.Model = plan.Model.Id;
+            timing.Streamed = stream;
+            timing.KeyName = keyName;
+        }
+        return keyName;
+    }
+
+    /// <summary>Awaits a dispatch, adding the time it took to the request's upstream wait (what overhead leaves out).</summary>
+    private static async Task<T> Upstream<T>(long from, Task<T> dispatch)
+    {
+        try
+        {
+            return await dispatch.ConfigureAwait(false);
+        }
+        finally
+        {
+            RequestTiming.Current?.AddUpstreamWait(Stopwatch.GetElapsedTime(from));
+        }
     }
 
     private static UsageOutcome Outcome(RouterErrorCode code) => code switch

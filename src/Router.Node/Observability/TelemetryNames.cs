@@ -1,0 +1,98 @@
+using Router.Contracts.Errors;
+
+namespace Router.Node.Observability;
+
+/// <summary>
+/// Every instrument, attribute and value name Router exports, in one place: the OpenTelemetry GenAI semantic
+/// conventions are still moving, so a rename is one edit here. The Prometheus exporter turns dots into underscores and
+/// appends the unit and <c>_total</c> (see docs/observability.md for the scraped names).
+/// </summary>
+public static class TelemetryNames
+{
+    public const string Meter = "Router";
+
+    // Instruments: GenAI semantic conventions.
+    public const string TokenUsage = "gen_ai.client.token.usage";
+    public const string OperationDuration = "gen_ai.client.operation.duration";
+    public const string ServerRequestDuration = "gen_ai.server.request.duration";
+    public const string TimeToFirstToken = "gen_ai.server.time_to_first_token";
+
+    // Instruments: Router's own.
+    public const string Requests = "router.requests";
+    public const string OverheadDuration = "router.overhead.duration";
+    public const string Cost = "router.cost";
+    public const string AdmissionRefusals = "router.admission.refusals";
+    public const string Attempts = "router.attempts";
+    public const string Fallbacks = "router.fallbacks";
+    public const string BreakerState = "router.breaker.state";
+    public const string ProviderKeyAvailable = "router.provider_key.available";
+    public const string IngressQueueDepth = "router.ingress.queue.depth";
+    public const string Inflight = "router.inflight";
+    public const string ClusterMembers = "router.cluster.members";
+    public const string ShardEntities = "router.shard.entities";
+    public const string LedgerPending = "router.ledger.pending";
+
+    // Attributes: GenAI semantic conventions.
+    public const string OperationName = "gen_ai.operation.name";
+    public const string ProviderName = "gen_ai.provider.name";
+    public const string RequestModel = "gen_ai.request.model";
+    public const string ResponseModel = "gen_ai.response.model";
+    public const string TokenType = "gen_ai.token.type";
+    public const string ErrorType = "error.type";
+
+    // Attributes: Router's own.
+    public const string Ingress = "router.ingress";
+    public const string Outcome = "router.outcome";
+    public const string Deployment = "router.deployment";
+    public const string Result = "router.result";
+    public const string Reason = "router.reason";
+    public const string KeyName = "router.key.name";
+    public const string ProviderKey = "router.provider_key";
+    public const string MemberStatus = "router.member.status";
+    public const string EntityType = "router.entity.type";
+
+    // Values.
+    public const string Chat = "chat";
+    public const string Embeddings = "embeddings";
+    public const string Input = "input";
+    public const string OutputTokens = "output";
+    public const string IngressOpenAi = "openai";
+    public const string IngressAnthropic = "anthropic";
+    public const string IngressGrpc = "grpc";
+    public const string IngressBatch = "batch";
+    public const string Ok = "ok";
+    public const string RateLimited = "rate_limited";
+    public const string BudgetExceeded = "budget_exceeded";
+    public const string Shed = "shed";
+    public const string ClientError = "client_error";
+    public const string UpstreamError = "upstream_error";
+    public const string Timeout = "timeout";
+    public const string Abandoned = "abandoned";
+    public const string Unauthorized = "unauthorized";
+    public const string PermissionDenied = "permission_denied";
+
+    /// <summary>The response header (gRPC: trailer) carrying <see cref="OverheadDuration"/> in milliseconds.</summary>
+    public const string OverheadHeader = "x-router-overhead-ms";
+
+    /// <summary>The <see cref="Outcome"/> of a request that ended with <paramref name="code"/>.</summary>
+    public static string OutcomeOf(RouterErrorCode code) => code switch
+    {
+        RouterErrorCode.RateLimited => RateLimited,
+        RouterErrorCode.QuotaExceeded => BudgetExceeded,
+        RouterErrorCode.Overloaded => Shed,
+        RouterErrorCode.UpstreamError => UpstreamError,
+        RouterErrorCode.UpstreamTimeout => Timeout,
+        RouterErrorCode.Internal => UpstreamError,
+        _ => ClientError,
+    };
+
+    /// <summary>The <see cref="Reason"/> of an admission refusal, or null when <paramref name="code"/> is not one.</summary>
+    public static string? RefusalOf(RouterErrorCode code) => code switch
+    {
+        RouterErrorCode.RateLimited => RateLimited,
+        RouterErrorCode.QuotaExceeded => BudgetExceeded,
+        RouterErrorCode.Unauthorized => Unauthorized,
+        RouterErrorCode.PermissionDenied => PermissionDenied,
+        _ => null,
+    };
+}
