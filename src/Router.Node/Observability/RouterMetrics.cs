@@ -87,7 +87,7 @@ public sealed class RouterMetrics
         };
         if (failure is not null) tags.Add(TelemetryNames.ErrorType, result);
         _operation.Record(latency.TotalSeconds, tags);
-        _attempts.Add(1, new TagList { { TelemetryNames.Deployment, deployment.Id }, { TelemetryNames.Result, result } });
+        _attempts.Add(1, new TagList { { TelemetryNames.Deployment, deployment.Id }, { TelemetryNames.AttemptResult, result } });
     }
 
     /// <summary>A client request ended (success, error, or client gone).</summary>

@@ -44,7 +44,7 @@ public static class TelemetryNames
     public const string Ingress = "router.ingress";
     public const string Outcome = "router.outcome";
     public const string Deployment = "router.deployment";
-    public const string Result = "router.result";
+    public const string AttemptResult = "router.result";
     public const string Reason = "router.reason";
     public const string KeyName = "router.key.name";
     public const string ProviderKey = "router.provider_key";
