@@ -20,6 +20,8 @@ public sealed class RouterOptions
     public ShutdownOptions Shutdown { get; set; } = new();
     public IngressOptions Ingress { get; set; } = new();
     public BatchesOptions Batches { get; set; } = new();
+    public Observability.TracingOptions Tracing { get; set; } = new();
+    public Observability.LoggingOptions Logging { get; set; } = new();
 }
 
 public sealed class IngressOptions

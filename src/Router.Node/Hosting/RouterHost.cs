@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Router.Actors.Breakers;
 using Router.Node.Batches;
 using Router.Node.Configuration;
+using Router.Node.Observability;
 
 namespace Router.Node.Hosting;
 
@@ -48,6 +49,7 @@ public static class RouterHost
         var providers = DispatchHosting.BuildProviders(options, clock);
         var breakerView = new BreakerView();
 
+        builder.Logging.AddRouterLogging(options);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -70,6 +72,7 @@ public static class RouterHost
             .AddRouterIngress(options, clock)
             .AddRouterHealth()
             .AddRouterAdmin(options)
+            .AddRouterTracing(options, builder.Configuration)
             // Kestrel drains in-flight requests first, then the ledger flushes, then Akka leaves and hands shards off.
             .Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.Shutdown.DrainSeconds + 10));
 

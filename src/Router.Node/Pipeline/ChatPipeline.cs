@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using Router.Actors.Dispatch;
 using Router.Actors.Routing;
+using Router.Actors.Tracing;
 using Router.Actors.Usage;
 using Router.Contracts.Chat;
 using Router.Contracts.Errors;
+using Router.Node.Observability;
 
 namespace Router.Node.Pipeline;
 
@@ -55,7 +57,8 @@ public sealed class ChatPipeline(
     TokenCounter tokens,
     IUsageRecorder usage,
     TimeProvider clock,
-    int defaultMaxTokens)
+    int defaultMaxTokens,
+    RequestTelemetry? telemetry = null)
 {
     public RoutePlanner Planner => planner;
 
@@ -75,6 +78,7 @@ public sealed class ChatPipeline(
                 ? ComplexityClassifier.Classify(request, promptTokens)
                 : ComplexityTier.Standard;
             plan = planner.Plan(request.Model, promptTokens, tier);
+            RequestTelemetry.Planned(TracingNames.Chat, plan);
             if (plan.Model.Kind == ModelKinds.Embeddings)
                 throw new RouterException(RouterErrorCode.InvalidRequest,
                     $"Model '{request.Model}' is an embeddings model; send it to /v1/embeddings.", "model");
@@ -96,7 +100,7 @@ public sealed class ChatPipeline(
             if (!request.Stream)
             {
                 var done = await dispatcher.CompleteAsync(request, plan, estimated, cancellationToken).ConfigureAwait(false);
-                Finish(ticket, request.Model, request.Stream, done.ServedBy, done.Completion.Usage, started, UsageOutcome.Success);
+                Finish(ticket, request.Model, request.Stream, done.ServedBy, done.Completion.Usage, started, UsageOutcome.Success, done.Completion.FinishReason);
                 return new ChatExecution { Ticket = ticket, ServedBy = done.ServedBy, Plan = plan, PromptTokens = promptTokens, Completion = done.Completion, UpstreamId = done.Completion.Id };
             }
             var stream = await dispatcher.StreamAsync(request, plan, estimated, cancellationToken).ConfigureAwait(false);
@@ -109,13 +113,13 @@ public sealed class ChatPipeline(
         catch (RouterException ex)
         {
             admission.Abort(ticket);
-            usage.Record(UsageEntry.Failed(ticket, request.Model, request.Stream, plan, clock.GetElapsedTime(started), Outcome(ex.Code), ex.Attempts));
+            Record(UsageEntry.Failed(ticket, request.Model, request.Stream, plan, clock.GetElapsedTime(started), Outcome(ex.Code), ex.Attempts));
             throw;
         }
         catch (OperationCanceledException)
         {
             admission.Abort(ticket);
-            usage.Record(UsageEntry.Failed(ticket, request.Model, request.Stream, plan, clock.GetElapsedTime(started), UsageOutcome.Cancelled));
+            Record(UsageEntry.Failed(ticket, request.Model, request.Stream, plan, clock.GetElapsedTime(started), UsageOutcome.Cancelled));
             throw;
         }
     }
@@ -145,6 +149,7 @@ public sealed class ChatPipeline(
         try
         {
             plan = planner.Plan(request.Model, 0, ComplexityTier.Standard);
+            RequestTelemetry.Planned(TracingNames.Embeddings, plan);
             if (plan.Model.Kind != ModelKinds.Embeddings)
                 throw new RouterException(RouterErrorCode.InvalidRequest,
                     $"Model '{request.Model}' is a chat model and serves no embeddings; use a model of kind 'embeddings'.", "model");
@@ -178,13 +183,13 @@ public sealed class ChatPipeline(
         catch (RouterException ex)
         {
             admission.Abort(ticket);
-            usage.Record(UsageEntry.Failed(ticket, request.Model, false, plan, clock.GetElapsedTime(started), Outcome(ex.Code), ex.Attempts));
+            Record(UsageEntry.Failed(ticket, request.Model, false, plan, clock.GetElapsedTime(started), Outcome(ex.Code), ex.Attempts));
             throw;
         }
         catch (OperationCanceledException)
         {
             admission.Abort(ticket);
-            usage.Record(UsageEntry.Failed(ticket, request.Model, false, plan, clock.GetElapsedTime(started), UsageOutcome.Cancelled));
+            Record(UsageEntry.Failed(ticket, request.Model, false, plan, clock.GetElapsedTime(started), UsageOutcome.Cancelled));
             throw;
         }
     }
@@ -202,6 +207,7 @@ public sealed class ChatPipeline(
         TokenUsage? final = null;
         var outputChars = 0;
         var outcome = UsageOutcome.Cancelled;
+        FinishReason? reason = null;
         try
         {
             await using var e = stream.ReadAllAsync().GetAsyncEnumerator(cancellationToken);
@@ -230,6 +236,7 @@ public sealed class ChatPipeline(
                 if (current is StreamFinished f)
                 {
                     final = f.Usage;
+                    reason = f.Reason;
                     outcome = UsageOutcome.Success;
                 }
                 yield return current;
@@ -240,15 +247,24 @@ public sealed class ChatPipeline(
             await stream.DisposeAsync().ConfigureAwait(false);
             // An upstream that sent no usage (or a stream cut short) is charged by estimate: ~4 characters a token.
             var used = final ?? new TokenUsage(promptTokens, (outputChars + 3) / 4);
-            Finish(ticket, request.Model, request.Stream, stream.ServedBy, used, started, outcome);
+            Finish(ticket, request.Model, request.Stream, stream.ServedBy, used, started, outcome, reason);
         }
     }
 
-    private void Finish(AdmissionTicket ticket, string requestedModel, bool stream, ServedBy served, TokenUsage used, long started, UsageOutcome outcome)
+    private void Finish(
+        AdmissionTicket ticket, string requestedModel, bool stream, ServedBy served, TokenUsage used, long started, UsageOutcome outcome,
+        FinishReason? reason = null)
     {
         var cost = Router.Actors.Usage.Pricing.Cost(used, served.Deployment);
         admission.Complete(ticket, used, cost);
-        usage.Record(new UsageEntry(ticket, requestedModel, stream, served, used, cost, clock.GetElapsedTime(started), outcome));
+        Record(new UsageEntry(ticket, requestedModel, stream, served, used, cost, clock.GetElapsedTime(started), outcome), reason);
+    }
+
+    /// <summary>To the ledger, the request's span and its log line.</summary>
+    private void Record(UsageEntry entry, FinishReason? reason = null)
+    {
+        usage.Record(entry);
+        telemetry?.Finished(entry, reason);
     }
 
     private static UsageOutcome Outcome(RouterErrorCode code) => code switch
