@@ -18,14 +18,20 @@ public sealed partial class RequestTelemetry(ILogger<RequestTelemetry> log)
     private static Activity? ServerSpan() =>
         TracingNames.Source.HasListeners() && Activity.Current is { Kind: ActivityKind.Server, IsAllDataRequested: true } span ? span : null;
 
-    /// <summary>Names the SERVER span <c>{operation} {model}</c> once the route is planned.</summary>
+    /// <summary>Gives the SERVER span its GenAI attributes once the route is planned.</summary>
     public static void Planned(string operation, RoutePlan plan)
     {
         if (ServerSpan() is not { } span) return;
-        span.DisplayName = $"{operation} {plan.RequestedModel}";
         span.SetTag(TracingNames.OperationName, operation);
         span.SetTag(TracingNames.RequestModel, plan.RequestedModel);
         if (plan.AutoTier is { } tier) span.SetTag(TracingNames.Tier, tier);
+    }
+
+    /// <summary>Names a model request's SERVER span <c>{gen_ai.operation.name} {gen_ai.request.model}</c>, e.g. <c>chat gpt-4o-mini</c>.</summary>
+    public static void Name(Activity span)
+    {
+        if (span.GetTagItem(TracingNames.OperationName) is string operation && span.GetTagItem(TracingNames.RequestModel) is string model)
+            span.DisplayName = $"{operation} {model}";
     }
 
     /// <summary>The request ended (answered, failed or abandoned): tags the span and logs the line.</summary>

@@ -38,7 +38,12 @@ public static class TracingHosting
         services.AddOpenTelemetry().WithTracing(tracing =>
         {
             tracing.AddSource(TracingNames.SourceName)
-                .AddAspNetCoreInstrumentation(o => o.Filter = http => !IsProbe(http.Request.Path))
+                .AddAspNetCoreInstrumentation(o =>
+                {
+                    o.Filter = http => !IsProbe(http.Request.Path);
+                    // The instrumentation names the span "{method} {route}" as it ends; a model request keeps its GenAI name.
+                    o.EnrichWithHttpResponse = (span, _) => RequestTelemetry.Name(span);
+                })
                 .AddHttpClientInstrumentation();
             if (otlp) tracing.AddOtlpExporter();
             extra?.Invoke(tracing);
