@@ -9,9 +9,6 @@ public sealed class TracingOptions
 {
     /// <summary>Records spans even without an OTLP endpoint (tests attach their own exporter); the endpoint alone turns tracing on.</summary>
     public bool Enabled { get; set; }
-
-    /// <summary>Records prompts and completions on the request span. Off by default: they may hold personal data.</summary>
-    public bool CaptureContent { get; set; }
 }
 
 /// <summary>
