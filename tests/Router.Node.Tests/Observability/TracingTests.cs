@@ -92,6 +92,37 @@ public sealed class TracingTests
     }
 
     [Fact]
+    public async Task A_grpc_call_is_traced_the_same_way()
+    {
+        await using var fake = await FakeUpstream.StartAsync();
+        fake.Always(Behaviour.Answer("over grpc", promptTokens: 6, completionTokens: 3));
+        var kit = new TracingKit();
+        await using var node = await RouterTestNode.StartAsync(
+            TracingKit.WithTracing(Config([Provider("openai", fake.BaseUrl)], [Model("gpt", "openai")])), overrides: kit.Overrides);
+        using var channel = global::Grpc.Net.Client.GrpcChannel.ForAddress(node.GrpcBase, new global::Grpc.Net.Client.GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler { ActivityHeadersPropagator = null },
+        });
+        var client = new global::Router.Contracts.Grpc.Router.RouterClient(channel);
+        var headers = E2e.Bearer(RouterTestNode.DemoKey);
+        headers.Add("traceparent", kit.TraceParent);
+
+        using var call = client.CompleteAsync(E2e.GrpcRequest("gpt", "hello"), headers, deadline: DateTime.UtcNow + Bound);
+        var response = await call.ResponseAsync;
+        Assert.Equal("over grpc", response.Content);
+        var trace = await kit.TraceAsync();
+
+        var server = kit.RouterSpan(trace);
+        Assert.Equal("chat gpt", server.DisplayName);
+        Assert.Equal(6, server.GetTagItem("gen_ai.usage.input_tokens"));
+        Assert.Equal(3, server.GetTagItem("gen_ai.usage.output_tokens"));
+        Assert.Equal(server.SpanId, Assert.Single(trace, a => a.DisplayName == "router.admission").ParentSpanId);
+        var attempt = Assert.Single(trace, a => a.Source.Name == "Router" && a.Kind == ActivityKind.Client);
+        Assert.Equal(server.SpanId, attempt.ParentSpanId);
+        Assert.StartsWith($"00-{kit.TraceId.ToHexString()}-", fake.LastRequest.Header("traceparent"));
+    }
+
+    [Fact]
     public async Task No_span_attribute_holds_the_virtual_key_or_a_provider_secret()
     {
         await using var fake = await FakeUpstream.StartAsync();
