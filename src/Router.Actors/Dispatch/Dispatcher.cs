@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using Router.Actors.Breakers;
 using Router.Actors.Routing;
+using Router.Actors.Tracing;
 using Router.Actors.Upstreams;
 using Router.Contracts.Chat;
 using Router.Contracts.Errors;
@@ -34,7 +36,7 @@ public sealed class Dispatcher(
     private long Now => clock.GetElapsedTime(0).Ticks;
 
     public Task<DispatchedCompletion> CompleteAsync(ChatRequest request, RoutePlan plan, int estimatedTokens, CancellationToken cancellationToken) =>
-        RunAsync(plan, estimatedTokens, c => c.Refuses(request), async (attempt, ct) =>
+        RunAsync(TracingNames.Chat, plan, estimatedTokens, c => c.Refuses(request), async (attempt, ct) =>
         {
             var completion = await attempt.Provider.Client.CompleteAsync(attempt.ChatCall(request), ct).ConfigureAwait(false);
             attempt.Succeeded(completion.Usage);
@@ -42,7 +44,7 @@ public sealed class Dispatcher(
         }, cancellationToken);
 
     public Task<DispatchedEmbeddings> EmbedAsync(EmbeddingRequest request, RoutePlan plan, int estimatedTokens, CancellationToken cancellationToken) =>
-        RunAsync(plan, estimatedTokens, c => c.SupportsEmbeddings ? null : new RouterException(RouterErrorCode.InvalidRequest,
+        RunAsync(TracingNames.Embeddings, plan, estimatedTokens, c => c.SupportsEmbeddings ? null : new RouterException(RouterErrorCode.InvalidRequest,
                 $"Model '{plan.RequestedModel}' has no deployment that serves embeddings.", "model"),
             async (attempt, ct) =>
             {
@@ -53,7 +55,7 @@ public sealed class Dispatcher(
             }, cancellationToken);
 
     public Task<DispatchedStream> StreamAsync(ChatRequest request, RoutePlan plan, int estimatedTokens, CancellationToken cancellationToken) =>
-        RunAsync(plan, estimatedTokens, c => c.Refuses(request), async (attempt, ct) =>
+        RunAsync(TracingNames.Chat, plan, estimatedTokens, c => c.Refuses(request), async (attempt, ct) =>
         {
             var events = attempt.Provider.Client.StreamAsync(attempt.ChatCall(request), ct).GetAsyncEnumerator(ct);
             string? upstreamId = null;
@@ -89,7 +91,7 @@ public sealed class Dispatcher(
         }, cancellationToken);
 
     private async Task<T> RunAsync<T>(
-        RoutePlan plan, int estimatedTokens, Func<IUpstreamClient, RouterException?> refuses,
+        string operation, RoutePlan plan, int estimatedTokens, Func<IUpstreamClient, RouterException?> refuses,
         Func<Attempt, CancellationToken, Task<T>> run, CancellationToken cancellationToken)
     {
         var started = Now;
@@ -103,6 +105,8 @@ public sealed class Dispatcher(
         var triedKeys = new HashSet<string>(StringComparer.Ordinal);
         UpstreamException? last = null;
         var attempts = 0;
+        // Each attempt's span is current while it runs (HttpClient's span nests under it); the next one is a sibling.
+        var outer = Activity.Current;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -140,7 +144,7 @@ public sealed class Dispatcher(
 
             // 2. The attempt itself.
             attempts++;
-            var attempt = new Attempt(this, provider, deployment, lease, attempts, cancellationToken);
+            var attempt = new Attempt(this, operation, provider, deployment, lease, attempts, cancellationToken);
             try
             {
                 return await run(attempt, attempt.Token).ConfigureAwait(false);
@@ -161,6 +165,7 @@ public sealed class Dispatcher(
                 attempt.Abandoned();
                 throw;
             }
+            Activity.Current = outer;
             if (lease is not null) triedKeys.Add(lease.KeyId);
 
         decide:
@@ -177,7 +182,12 @@ public sealed class Dispatcher(
                     break;
                 case RetryAction.RetrySameDeployment:
                     triedKeys.Clear();
-                    if (decision.Delay > TimeSpan.Zero) await Task.Delay(decision.Delay, clock, cancellationToken).ConfigureAwait(false);
+                    if (decision.Delay > TimeSpan.Zero)
+                    {
+                        using var backoff = TracingNames.Source.StartActivity(TracingNames.BackoffSpan);
+                        backoff?.SetTag(TracingNames.BackoffMs, (long)decision.Delay.TotalMilliseconds);
+                        await Task.Delay(decision.Delay, clock, cancellationToken).ConfigureAwait(false);
+                    }
                     break;
                 case RetryAction.NextDeployment:
                     index = NextAvailable(candidates, index, Now, out _);
@@ -274,11 +284,15 @@ public sealed class Dispatcher(
         private readonly Dispatcher _owner;
         private readonly CancellationTokenSource _cts;
         private readonly long _started;
+        private readonly Activity? _span;
         private int _settled;
 
-        public Attempt(Dispatcher owner, ProviderRuntime provider, Deployment deployment, ProviderKeyLease? lease, int number, CancellationToken requestToken)
+        public Attempt(
+            Dispatcher owner, string operation, ProviderRuntime provider, Deployment deployment, ProviderKeyLease? lease, int number,
+            CancellationToken requestToken)
         {
             _owner = owner;
+            _span = StartSpan(operation, provider, deployment, lease, number);
             Provider = provider;
             Deployment = deployment;
             Lease = lease;
@@ -303,6 +317,21 @@ public sealed class Dispatcher(
             return new(request, Deployment.UpstreamModel, ApiKey, Deployment.Id);
         }
 
+        /// <summary>A CLIENT span per attempt, named as the GenAI conventions name an inference call; null when not recording.</summary>
+        private static Activity? StartSpan(string operation, ProviderRuntime provider, Deployment deployment, ProviderKeyLease? lease, int number)
+        {
+            if (!TracingNames.Source.HasListeners()) return null;
+            var span = TracingNames.Source.StartActivity($"{operation} {deployment.UpstreamModel}", ActivityKind.Client);
+            if (span is null) return null;
+            span.SetTag(TracingNames.OperationName, operation);
+            span.SetTag(TracingNames.ProviderName, provider.Name);
+            span.SetTag(TracingNames.RequestModel, deployment.UpstreamModel);
+            span.SetTag(TracingNames.Deployment, deployment.Id);
+            span.SetTag(TracingNames.Attempt, number);
+            if (lease is not null) span.SetTag(TracingNames.ProviderKey, lease.KeyId);
+            return span;
+        }
+
         public void Commit() => _cts.CancelAfter(Timeout.InfiniteTimeSpan);
 
         public void Succeeded(TokenUsage? usage)
@@ -317,6 +346,11 @@ public sealed class Dispatcher(
             _owner._observer.AttemptSucceeded(Deployment, Lease?.KeyId, TimeSpan.FromTicks(now - _started));
             _owner._limiter.Exit(Deployment);
             _cts.Dispose();
+            if (_span is not null)
+            {
+                if (usage is { } u) _span.SetTag(TracingNames.InputTokens, u.InputTokens).SetTag(TracingNames.OutputTokens, u.OutputTokens);
+                _span.Stop();
+            }
         }
 
         public void Failed(UpstreamException failure)
@@ -337,6 +371,12 @@ public sealed class Dispatcher(
             _owner._observer.AttemptFailed(Deployment, Lease?.KeyId, failure, TimeSpan.FromTicks(now - _started));
             _owner._limiter.Exit(Deployment);
             _cts.Dispose();
+            if (_span is not null)
+            {
+                _span.SetTag(TracingNames.ErrorType, failure.Kind.ToString());
+                _span.SetStatus(ActivityStatusCode.Error); // no message: an upstream error text may quote a key
+                _span.Stop();
+            }
         }
 
         /// <summary>A committed stream broke: the breaker still hears of it, the client gets an error event.</summary>
@@ -349,6 +389,11 @@ public sealed class Dispatcher(
             if (Lease is not null) Provider.Pool.Release(Lease, _owner.Now);
             _owner._limiter.Exit(Deployment);
             _cts.Dispose();
+            if (_span is not null)
+            {
+                _span.SetTag(TracingNames.ErrorType, "abandoned");
+                _span.Stop();
+            }
         }
     }
 }

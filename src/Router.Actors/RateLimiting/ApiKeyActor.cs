@@ -3,6 +3,7 @@ using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
 using Router.Actors.Sharding;
+using Router.Actors.Tracing;
 using Router.Contracts.RateLimiting;
 using static Router.Contracts.RateLimiting.ApiKeyCommands;
 using static Router.Contracts.RateLimiting.ApiKeyEvents;
@@ -91,7 +92,15 @@ public sealed class ApiKeyActor : ReceivePersistentActor, IWithTimers
     {
         Command<Admit>(m =>
         {
+            // A child of the request's span, sent along with the ask: the trace crosses to this node.
+            using var span = TracingNames.StartChildOf(m.TraceParent, TracingNames.AdmissionSpan);
             var decision = _state.Decide(m, Now);
+            if (span is not null && decision.Reply is AdmitResult result)
+            {
+                span.SetTag(TracingNames.KeyId, m.KeyId.Value);
+                span.SetTag(TracingNames.Admitted, result.Admitted);
+                if (!result.Admitted) span.SetTag(TracingNames.Refusal, result.Refusal.ToString());
+            }
             if (decision.LeasesExpired > 0)
             {
                 _log.Warning("Key {0}: {1} in-flight request(s) never completed; their slots were released", _keyId, decision.LeasesExpired);

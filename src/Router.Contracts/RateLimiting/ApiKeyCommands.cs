@@ -89,9 +89,11 @@ public static class ApiKeyCommands
     /// (the id is just a 64-bit prefix).</param>
     /// <param name="ModelNames">Other names of the model the request resolved to (its id and aliases); the key may
     /// allow any of them.</param>
+    /// <param name="TraceParent">The request span's W3C <c>traceparent</c> when tracing is on: the owner's admission span
+    /// continues the request's trace on whichever node it runs. Absent in messages from older nodes.</param>
     public sealed record Admit(
         ApiKeyId KeyId, string RequestId, int EstimatedTokens, string Model,
-        string? KeyHash = null, IReadOnlyList<string>? ModelNames = null)
+        string? KeyHash = null, IReadOnlyList<string>? ModelNames = null, string? TraceParent = null)
         : IWithApiKeyId, IRouterMessage
     {
         private bool PrintMembers(StringBuilder builder)

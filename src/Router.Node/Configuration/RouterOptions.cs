@@ -21,6 +21,8 @@ public sealed class RouterOptions
     public IngressOptions Ingress { get; set; } = new();
     public BatchesOptions Batches { get; set; } = new();
     public MetricsOptions Metrics { get; set; } = new();
+    public Observability.TracingOptions Tracing { get; set; } = new();
+    public Observability.LoggingOptions Logging { get; set; } = new();
 }
 
 /// <summary><c>Router:Metrics</c>: the Prometheus endpoint and what it may label.</summary>

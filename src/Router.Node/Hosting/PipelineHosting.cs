@@ -2,6 +2,7 @@ using Router.Actors.Dispatch;
 using Router.Actors.Routing;
 using Router.Actors.Usage;
 using Router.Node.Configuration;
+using Router.Node.Observability;
 using Router.Node.Pipeline;
 
 namespace Router.Node.Hosting;
@@ -13,10 +14,12 @@ public static class PipelineHosting
     {
         services.AddSingleton<IAdmission, ShardedAdmission>();
         services.AddSingleton(new TokenCounter());
+        services.AddSingleton<RequestTelemetry>();
         services.AddSingleton(sp => new ChatPipeline(
             sp.GetRequiredService<RoutePlanner>(), sp.GetRequiredService<IAdmission>(), sp.GetRequiredService<Dispatcher>(),
             sp.GetRequiredService<TokenCounter>(), sp.GetRequiredService<IUsageRecorder>(), clock, options.Limits.DefaultMaxTokens,
-            sp.GetService<Router.Node.Observability.RouterMetrics>()));
+            sp.GetService<Router.Node.Observability.RouterMetrics>(),
+            sp.GetRequiredService<RequestTelemetry>()));
         return services;
     }
 }

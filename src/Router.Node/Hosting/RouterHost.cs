@@ -49,6 +49,7 @@ public static class RouterHost
         var providers = DispatchHosting.BuildProviders(options, clock);
         var breakerView = new BreakerView();
 
+        builder.Logging.AddRouterLogging(options);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -72,6 +73,7 @@ public static class RouterHost
             .AddRouterHealth()
             .AddRouterAdmin(options)
             .AddRouterObservability(options)
+            .AddRouterTracing(options, builder.Configuration)
             // Kestrel drains in-flight requests first, then the ledger flushes, then Akka leaves and hands shards off.
             .Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.Shutdown.DrainSeconds + 10));
 

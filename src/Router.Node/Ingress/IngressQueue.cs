@@ -118,7 +118,7 @@ public sealed class IngressQueue : IAsyncDisposable
         Interlocked.Increment(ref _running);
         try
         {
-            await item.Run().ConfigureAwait(false);
+            await item.Start().ConfigureAwait(false);
             item.Completion.TrySetResult();
         }
         catch (OperationCanceledException oce)
@@ -165,8 +165,21 @@ public sealed class IngressQueue : IAsyncDisposable
 
     private sealed class Work(Func<Task> run, CancellationToken cancellationToken)
     {
-        public Func<Task> Run { get; } = run;
+        // The caller's context (its request span and logging scope), which the stream's own thread does not carry.
+        private readonly ExecutionContext? _context = ExecutionContext.Capture();
+        private Task? _started;
+
         public CancellationToken CancellationToken { get; } = cancellationToken;
         public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Runs the work in the context of the request that queued it.</summary>
+        public Task Start()
+        {
+            if (_context is null) return run();
+            ExecutionContext.Run(_context, static state => { var w = (Work)state!; w._started = w.Run(); }, this);
+            return _started!;
+        }
+
+        private Task Run() => run();
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Router.Actors.Dispatch;
 using Router.Actors.Routing;
+using Router.Actors.Tracing;
 using Router.Actors.Usage;
 using Router.Contracts.Chat;
 using Router.Contracts.Errors;
@@ -57,7 +58,8 @@ public sealed class ChatPipeline(
     IUsageRecorder usage,
     TimeProvider clock,
     int defaultMaxTokens,
-    RouterMetrics? metrics = null)
+    RouterMetrics? metrics = null,
+    RequestTelemetry? telemetry = null)
 {
     // Per-key series only: admission does not return the key's name, so it is looked up once per key and kept.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _keyNames = new(StringComparer.Ordinal);
@@ -80,6 +82,7 @@ public sealed class ChatPipeline(
                 ? ComplexityClassifier.Classify(request, promptTokens)
                 : ComplexityTier.Standard;
             plan = planner.Plan(request.Model, promptTokens, tier);
+            RequestTelemetry.Planned(TracingNames.Chat, plan);
             if (plan.Model.Kind == ModelKinds.Embeddings)
                 throw new RouterException(RouterErrorCode.InvalidRequest,
                     $"Model '{request.Model}' is an embeddings model; send it to /v1/embeddings.", "model");
@@ -102,7 +105,7 @@ public sealed class ChatPipeline(
             if (!request.Stream)
             {
                 var done = await Upstream(Stopwatch.GetTimestamp(), dispatcher.CompleteAsync(request, plan, estimated, cancellationToken)).ConfigureAwait(false);
-                Finish(ticket, plan, TelemetryNames.Chat, request.Stream, done.ServedBy, done.Completion.Usage, started, UsageOutcome.Success, keyName);
+                Finish(ticket, plan, TelemetryNames.Chat, request.Stream, done.ServedBy, done.Completion.Usage, started, UsageOutcome.Success, keyName, done.Completion.FinishReason);
                 return new ChatExecution { Ticket = ticket, ServedBy = done.ServedBy, Plan = plan, PromptTokens = promptTokens, Completion = done.Completion, UpstreamId = done.Completion.Id };
             }
             var stream = await Upstream(Stopwatch.GetTimestamp(), dispatcher.StreamAsync(request, plan, estimated, cancellationToken)).ConfigureAwait(false);
@@ -115,13 +118,13 @@ public sealed class ChatPipeline(
         catch (RouterException ex)
         {
             admission.Abort(ticket);
-            usage.Record(UsageEntry.Failed(ticket, request.Model, request.Stream, plan, clock.GetElapsedTime(started), Outcome(ex.Code), ex.Attempts));
+            Record(UsageEntry.Failed(ticket, request.Model, request.Stream, plan, clock.GetElapsedTime(started), Outcome(ex.Code), ex.Attempts));
             throw;
         }
         catch (OperationCanceledException)
         {
             admission.Abort(ticket);
-            usage.Record(UsageEntry.Failed(ticket, request.Model, request.Stream, plan, clock.GetElapsedTime(started), UsageOutcome.Cancelled));
+            Record(UsageEntry.Failed(ticket, request.Model, request.Stream, plan, clock.GetElapsedTime(started), UsageOutcome.Cancelled));
             throw;
         }
     }
@@ -151,6 +154,7 @@ public sealed class ChatPipeline(
         try
         {
             plan = planner.Plan(request.Model, 0, ComplexityTier.Standard);
+            RequestTelemetry.Planned(TracingNames.Embeddings, plan);
             if (plan.Model.Kind != ModelKinds.Embeddings)
                 throw new RouterException(RouterErrorCode.InvalidRequest,
                     $"Model '{request.Model}' is a chat model and serves no embeddings; use a model of kind 'embeddings'.", "model");
@@ -185,13 +189,13 @@ public sealed class ChatPipeline(
         catch (RouterException ex)
         {
             admission.Abort(ticket);
-            usage.Record(UsageEntry.Failed(ticket, request.Model, false, plan, clock.GetElapsedTime(started), Outcome(ex.Code), ex.Attempts));
+            Record(UsageEntry.Failed(ticket, request.Model, false, plan, clock.GetElapsedTime(started), Outcome(ex.Code), ex.Attempts));
             throw;
         }
         catch (OperationCanceledException)
         {
             admission.Abort(ticket);
-            usage.Record(UsageEntry.Failed(ticket, request.Model, false, plan, clock.GetElapsedTime(started), UsageOutcome.Cancelled));
+            Record(UsageEntry.Failed(ticket, request.Model, false, plan, clock.GetElapsedTime(started), UsageOutcome.Cancelled));
             throw;
         }
     }
@@ -209,6 +213,7 @@ public sealed class ChatPipeline(
         TokenUsage? final = null;
         var outputChars = 0;
         var outcome = UsageOutcome.Cancelled;
+        FinishReason? reason = null;
         try
         {
             await using var e = stream.ReadAllAsync().GetAsyncEnumerator(cancellationToken);
@@ -237,6 +242,7 @@ public sealed class ChatPipeline(
                 if (current is StreamFinished f)
                 {
                     final = f.Usage;
+                    reason = f.Reason;
                     outcome = UsageOutcome.Success;
                 }
                 yield return current;
@@ -247,15 +253,17 @@ public sealed class ChatPipeline(
             await stream.DisposeAsync().ConfigureAwait(false);
             // An upstream that sent no usage (or a stream cut short) is charged by estimate: ~4 characters a token.
             var used = final ?? new TokenUsage(promptTokens, (outputChars + 3) / 4);
-            Finish(ticket, plan, TelemetryNames.Chat, request.Stream, stream.ServedBy, used, started, outcome, keyName);
+            Finish(ticket, plan, TelemetryNames.Chat, request.Stream, stream.ServedBy, used, started, outcome, keyName, reason);
         }
     }
 
-    private void Finish(AdmissionTicket ticket, RoutePlan plan, string operation, bool stream, ServedBy served, TokenUsage used, long started, UsageOutcome outcome, string? keyName)
+    private void Finish(
+        AdmissionTicket ticket, RoutePlan plan, string operation, bool stream, ServedBy served, TokenUsage used, long started, UsageOutcome outcome,
+        string? keyName, FinishReason? reason = null)
     {
         var cost = Router.Actors.Usage.Pricing.Cost(used, served.Deployment);
         admission.Complete(ticket, used, cost);
-        usage.Record(new UsageEntry(ticket, plan.RequestedModel, stream, served, used, cost, clock.GetElapsedTime(started), outcome));
+        Record(new UsageEntry(ticket, plan.RequestedModel, stream, served, used, cost, clock.GetElapsedTime(started), outcome), reason);
         if (metrics is null) return;
         metrics.Answered(operation, plan.Model.Id, served.Deployment, used, cost, keyName);
         if (served.Attempts > 1) metrics.FellBack(plan.Model.Id, served.Deployment);
@@ -304,6 +312,13 @@ public sealed class ChatPipeline(
         {
             RequestTiming.Current?.AddUpstreamWait(Stopwatch.GetElapsedTime(from));
         }
+    }
+
+    /// <summary>To the ledger, the request's span and its log line.</summary>
+    private void Record(UsageEntry entry, FinishReason? reason = null)
+    {
+        usage.Record(entry);
+        telemetry?.Finished(entry, reason);
     }
 
     private static UsageOutcome Outcome(RouterErrorCode code) => code switch

@@ -53,7 +53,8 @@ public sealed class ShardedAdmission(IRequiredActor<ApiKeyActor> keys, TimeProvi
         ThrowIfRememberedUnknown(hash);
         var id = ApiKeyId.FromKeyHash(hash);
         var requestId = Guid.NewGuid().ToString("N");
-        var admit = new ApiKeyCommands.Admit(id, requestId, estimatedTokens, requestedModel, hash, [.. model.Aliases.Prepend(model.Id)]);
+        var admit = new ApiKeyCommands.Admit(id, requestId, estimatedTokens, requestedModel, hash, [.. model.Aliases.Prepend(model.Id)],
+            Router.Actors.Tracing.TracingNames.CurrentTraceParent());
         ApiKeyCommands.AdmitResult result;
         try
         {

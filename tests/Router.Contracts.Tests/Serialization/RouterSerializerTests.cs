@@ -28,6 +28,7 @@ public sealed class RouterSerializerTests() : Akka.TestKit.Xunit2.TestKit(Router
         new Revoke(Id),
         new Admit(Id, "req-1", 1234, "gpt-4o-mini"),
         new Admit(Id, "req-3", 99, "fast", Hash, ["gpt-4o-mini", "fast"]),
+        new Admit(Id, "req-4", 99, "fast", Hash, ["fast"], "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
         new Complete(Id, "req-1", 1234, 987, 0.0012345m),
         new Abort(Id, "req-2", 50),
         new GetState(Id),
@@ -138,6 +139,24 @@ public sealed class RouterSerializerTests() : Akka.TestKit.Xunit2.TestKit(Router
         var read = Assert.IsType<AdmitResult>(serializer.FromBinary(Encoding.UTF8.GetBytes(Sent), "ak.ar"));
         Assert.Equal(TimeSpan.FromMinutes(1), read.Requests!.ResetAfter);
         Assert.Equal(result, read);
+    }
+
+    [Fact]
+    public void Admit_from_a_node_without_tracing_still_reads_and_a_trace_parent_is_carried()
+    {
+        // As sent before admission carried the trace context: a rolling upgrade must still read it.
+        const string Old = """{"keyId":"0123456789abcdef","requestId":"req-1","estimatedTokens":50,"model":"gpt","keyHash":null,"modelNames":null}""";
+        const string TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        var serializer = new RouterSerializer((ExtendedActorSystem)Sys);
+
+        var old = Assert.IsType<Admit>(serializer.FromBinary(Encoding.UTF8.GetBytes(Old), "ak.ad"));
+        Assert.Equal("req-1", old.RequestId);
+        Assert.Null(old.TraceParent);
+
+        var sent = new Admit(new ApiKeyId("0123456789abcdef"), "req-2", 50, "gpt", TraceParent: TraceParent);
+        var json = Encoding.UTF8.GetString(serializer.ToBinary(sent));
+        Assert.Contains($"\"traceParent\":\"{TraceParent}\"", json);
+        Assert.Equal(TraceParent, Assert.IsType<Admit>(serializer.FromBinary(Encoding.UTF8.GetBytes(json), "ak.ad")).TraceParent);
     }
 
     [Fact]
