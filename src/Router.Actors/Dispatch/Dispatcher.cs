@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Router.Actors.Breakers;
 using Router.Actors.Routing;
-using Router.Actors.Tracing;
+using Router.Actors.Telemetry;
 using Router.Actors.Upstreams;
 using Router.Contracts.Chat;
 using Router.Contracts.Errors;
@@ -36,7 +36,7 @@ public sealed class Dispatcher(
     private long Now => clock.GetElapsedTime(0).Ticks;
 
     public Task<DispatchedCompletion> CompleteAsync(ChatRequest request, RoutePlan plan, int estimatedTokens, CancellationToken cancellationToken) =>
-        RunAsync(TracingNames.Chat, plan, estimatedTokens, c => c.Refuses(request), async (attempt, ct) =>
+        RunAsync(TelemetryNames.Chat, plan, estimatedTokens, c => c.Refuses(request), async (attempt, ct) =>
         {
             var completion = await attempt.Provider.Client.CompleteAsync(attempt.ChatCall(request), ct).ConfigureAwait(false);
             attempt.Succeeded(completion.Usage);
@@ -44,7 +44,7 @@ public sealed class Dispatcher(
         }, cancellationToken);
 
     public Task<DispatchedEmbeddings> EmbedAsync(EmbeddingRequest request, RoutePlan plan, int estimatedTokens, CancellationToken cancellationToken) =>
-        RunAsync(TracingNames.Embeddings, plan, estimatedTokens, c => c.SupportsEmbeddings ? null : new RouterException(RouterErrorCode.InvalidRequest,
+        RunAsync(TelemetryNames.Embeddings, plan, estimatedTokens, c => c.SupportsEmbeddings ? null : new RouterException(RouterErrorCode.InvalidRequest,
                 $"Model '{plan.RequestedModel}' has no deployment that serves embeddings.", "model"),
             async (attempt, ct) =>
             {
@@ -55,7 +55,7 @@ public sealed class Dispatcher(
             }, cancellationToken);
 
     public Task<DispatchedStream> StreamAsync(ChatRequest request, RoutePlan plan, int estimatedTokens, CancellationToken cancellationToken) =>
-        RunAsync(TracingNames.Chat, plan, estimatedTokens, c => c.Refuses(request), async (attempt, ct) =>
+        RunAsync(TelemetryNames.Chat, plan, estimatedTokens, c => c.Refuses(request), async (attempt, ct) =>
         {
             var events = attempt.Provider.Client.StreamAsync(attempt.ChatCall(request), ct).GetAsyncEnumerator(ct);
             string? upstreamId = null;
@@ -184,8 +184,8 @@ public sealed class Dispatcher(
                     triedKeys.Clear();
                     if (decision.Delay > TimeSpan.Zero)
                     {
-                        using var backoff = TracingNames.Source.StartActivity(TracingNames.BackoffSpan);
-                        backoff?.SetTag(TracingNames.BackoffMs, (long)decision.Delay.TotalMilliseconds);
+                        using var backoff = RouterActivity.Source.StartActivity(TelemetryNames.BackoffSpan);
+                        backoff?.SetTag(TelemetryNames.BackoffMs, (long)decision.Delay.TotalMilliseconds);
                         await Task.Delay(decision.Delay, clock, cancellationToken).ConfigureAwait(false);
                     }
                     break;
@@ -320,15 +320,15 @@ public sealed class Dispatcher(
         /// <summary>A CLIENT span per attempt, named as the GenAI conventions name an inference call; null when not recording.</summary>
         private static Activity? StartSpan(string operation, ProviderRuntime provider, Deployment deployment, ProviderKeyLease? lease, int number)
         {
-            if (!TracingNames.Source.HasListeners()) return null;
-            var span = TracingNames.Source.StartActivity($"{operation} {deployment.UpstreamModel}", ActivityKind.Client);
+            if (!RouterActivity.Source.HasListeners()) return null;
+            var span = RouterActivity.Source.StartActivity($"{operation} {deployment.UpstreamModel}", ActivityKind.Client);
             if (span is null) return null;
-            span.SetTag(TracingNames.OperationName, operation);
-            span.SetTag(TracingNames.ProviderName, provider.Name);
-            span.SetTag(TracingNames.RequestModel, deployment.UpstreamModel);
-            span.SetTag(TracingNames.Deployment, deployment.Id);
-            span.SetTag(TracingNames.Attempt, number);
-            if (lease is not null) span.SetTag(TracingNames.ProviderKey, lease.KeyId);
+            span.SetTag(TelemetryNames.OperationName, operation);
+            span.SetTag(TelemetryNames.ProviderName, provider.Name);
+            span.SetTag(TelemetryNames.RequestModel, deployment.UpstreamModel);
+            span.SetTag(TelemetryNames.Deployment, deployment.Id);
+            span.SetTag(TelemetryNames.Attempt, number);
+            if (lease is not null) span.SetTag(TelemetryNames.ProviderKey, lease.KeyId);
             return span;
         }
 
@@ -348,7 +348,7 @@ public sealed class Dispatcher(
             _cts.Dispose();
             if (_span is not null)
             {
-                if (usage is { } u) _span.SetTag(TracingNames.InputTokens, u.InputTokens).SetTag(TracingNames.OutputTokens, u.OutputTokens);
+                if (usage is { } u) _span.SetTag(TelemetryNames.UsageInputTokens, u.InputTokens).SetTag(TelemetryNames.UsageOutputTokens, u.OutputTokens);
                 _span.Stop();
             }
         }
@@ -373,7 +373,7 @@ public sealed class Dispatcher(
             _cts.Dispose();
             if (_span is not null)
             {
-                _span.SetTag(TracingNames.ErrorType, failure.Kind.ToString());
+                _span.SetTag(TelemetryNames.ErrorType, failure.Kind.ToString());
                 _span.SetStatus(ActivityStatusCode.Error); // no message: an upstream error text may quote a key
                 _span.Stop();
             }
@@ -391,7 +391,7 @@ public sealed class Dispatcher(
             _cts.Dispose();
             if (_span is not null)
             {
-                _span.SetTag(TracingNames.ErrorType, "abandoned");
+                _span.SetTag(TelemetryNames.ErrorType, "abandoned");
                 _span.Stop();
             }
         }

@@ -3,7 +3,7 @@ using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
 using Router.Actors.Sharding;
-using Router.Actors.Tracing;
+using Router.Actors.Telemetry;
 using Router.Contracts.RateLimiting;
 using static Router.Contracts.RateLimiting.ApiKeyCommands;
 using static Router.Contracts.RateLimiting.ApiKeyEvents;
@@ -93,13 +93,13 @@ public sealed class ApiKeyActor : ReceivePersistentActor, IWithTimers
         Command<Admit>(m =>
         {
             // A child of the request's span, sent along with the ask: the trace crosses to this node.
-            using var span = TracingNames.StartChildOf(m.TraceParent, TracingNames.AdmissionSpan);
+            using var span = RouterActivity.StartChildOf(m.TraceParent, TelemetryNames.AdmissionSpan);
             var decision = _state.Decide(m, Now);
             if (span is not null && decision.Reply is AdmitResult result)
             {
-                span.SetTag(TracingNames.KeyId, m.KeyId.Value);
-                span.SetTag(TracingNames.Admitted, result.Admitted);
-                if (!result.Admitted) span.SetTag(TracingNames.Refusal, result.Refusal.ToString());
+                span.SetTag(TelemetryNames.KeyId, m.KeyId.Value);
+                span.SetTag(TelemetryNames.Admitted, result.Admitted);
+                if (!result.Admitted) span.SetTag(TelemetryNames.Refusal, result.Refusal.ToString());
             }
             if (decision.LeasesExpired > 0)
             {

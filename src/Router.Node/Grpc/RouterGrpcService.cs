@@ -1,4 +1,5 @@
 using System.Globalization;
+using Router.Actors.Telemetry;
 using Grpc.Core;
 using Router.Contracts.Chat;
 using Router.Contracts.Errors;

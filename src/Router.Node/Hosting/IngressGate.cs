@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Router.Actors.Telemetry;
 using Grpc.Core.Interceptors;
 using Router.Contracts.Errors;
 using Router.Node.Ingress;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Router.Actors.Telemetry;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
@@ -243,7 +244,7 @@ public static class HttpIngress
     /// not the upstream's). Written as every model answer's headers go out, errors included.
     /// </summary>
     public static void WriteOverheadHeader(HttpResponse response, Router.Node.Observability.RequestTiming timing) =>
-        response.Headers[Router.Node.Observability.TelemetryNames.OverheadHeader] = timing.OverheadHeaderValue();
+        response.Headers[TelemetryNames.OverheadHeader] = timing.OverheadHeaderValue();
 
     /// <summary>OpenAI's <c>x-ratelimit-*</c> headers; a limit the key does not have is left out.</summary>
     public static void WriteRateLimitHeaders(HttpResponse response, RateLimits? limits)

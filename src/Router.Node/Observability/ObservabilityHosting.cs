@@ -1,4 +1,5 @@
 using OpenTelemetry.Metrics;
+using Router.Actors.Telemetry;
 using Router.Node.Configuration;
 
 namespace Router.Node.Observability;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Router.Actors.Routing;
-using Router.Actors.Tracing;
+using Router.Actors.Telemetry;
 using Router.Contracts.Chat;
 using Router.Node.Pipeline;
 
@@ -16,21 +16,21 @@ public sealed partial class RequestTelemetry(ILogger<RequestTelemetry> log)
 
     /// <summary>The request's SERVER span, when Router's spans are recorded (null otherwise, at no cost).</summary>
     private static Activity? ServerSpan() =>
-        TracingNames.Source.HasListeners() && Activity.Current is { Kind: ActivityKind.Server, IsAllDataRequested: true } span ? span : null;
+        RouterActivity.Source.HasListeners() && Activity.Current is { Kind: ActivityKind.Server, IsAllDataRequested: true } span ? span : null;
 
     /// <summary>Gives the SERVER span its GenAI attributes once the route is planned.</summary>
     public static void Planned(string operation, RoutePlan plan)
     {
         if (ServerSpan() is not { } span) return;
-        span.SetTag(TracingNames.OperationName, operation);
-        span.SetTag(TracingNames.RequestModel, plan.RequestedModel);
-        if (plan.AutoTier is { } tier) span.SetTag(TracingNames.Tier, tier);
+        span.SetTag(TelemetryNames.OperationName, operation);
+        span.SetTag(TelemetryNames.RequestModel, plan.RequestedModel);
+        if (plan.AutoTier is { } tier) span.SetTag(TelemetryNames.Tier, tier);
     }
 
     /// <summary>Names a model request's SERVER span <c>{gen_ai.operation.name} {gen_ai.request.model}</c>, e.g. <c>chat gpt-4o-mini</c>.</summary>
     public static void Name(Activity span)
     {
-        if (span.GetTagItem(TracingNames.OperationName) is string operation && span.GetTagItem(TracingNames.RequestModel) is string model)
+        if (span.GetTagItem(TelemetryNames.OperationName) is string operation && span.GetTagItem(TelemetryNames.RequestModel) is string model)
             span.DisplayName = $"{operation} {model}";
     }
 
@@ -40,23 +40,23 @@ public sealed partial class RequestTelemetry(ILogger<RequestTelemetry> log)
         var served = e.ServedBy?.Deployment;
         if (ServerSpan() is { } span)
         {
-            span.SetTag(TracingNames.RequestId, e.Ticket.RequestId);
-            span.SetTag(TracingNames.KeyId, e.Ticket.Caller.KeyId);
-            if (e.Ticket.Caller.KeyName is { Length: > 0 } name) span.SetTag(TracingNames.KeyName, name);
-            span.SetTag(TracingNames.Attempts, e.Attempts);
-            span.SetTag(TracingNames.Stream, e.Stream);
-            span.SetTag(TracingNames.Outcome, e.Outcome.ToString());
+            span.SetTag(TelemetryNames.RequestId, e.Ticket.RequestId);
+            span.SetTag(TelemetryNames.KeyId, e.Ticket.Caller.KeyId);
+            if (e.Ticket.Caller.KeyName is { Length: > 0 } name) span.SetTag(TelemetryNames.KeyName, name);
+            span.SetTag(TelemetryNames.AttemptCount, e.Attempts);
+            span.SetTag(TelemetryNames.Stream, e.Stream);
+            span.SetTag(TelemetryNames.Outcome, e.Outcome.ToString());
             if (served is not null)
             {
-                span.SetTag(TracingNames.ProviderName, served.Provider);
-                span.SetTag(TracingNames.ResponseModel, served.UpstreamModel);
-                span.SetTag(TracingNames.Deployment, served.Id);
-                span.SetTag(TracingNames.InputTokens, e.Usage.InputTokens);
-                span.SetTag(TracingNames.OutputTokens, e.Usage.OutputTokens);
-                span.SetTag(TracingNames.CostUsd, (double)e.CostUsd);
+                span.SetTag(TelemetryNames.ProviderName, served.Provider);
+                span.SetTag(TelemetryNames.ResponseModel, served.UpstreamModel);
+                span.SetTag(TelemetryNames.Deployment, served.Id);
+                span.SetTag(TelemetryNames.UsageInputTokens, e.Usage.InputTokens);
+                span.SetTag(TelemetryNames.UsageOutputTokens, e.Usage.OutputTokens);
+                span.SetTag(TelemetryNames.CostUsd, (double)e.CostUsd);
             }
-            if (reason is { } r) span.SetTag(TracingNames.FinishReasons, new[] { FinishReasonName(r) });
-            if (e.Outcome != Router.Actors.Usage.UsageOutcome.Success) span.SetTag(TracingNames.ErrorType, e.Outcome.ToString());
+            if (reason is { } r) span.SetTag(TelemetryNames.FinishReasons, new[] { FinishReasonName(r) });
+            if (e.Outcome != Router.Actors.Usage.UsageOutcome.Success) span.SetTag(TelemetryNames.ErrorType, e.Outcome.ToString());
         }
         if (_log.IsEnabled(LogLevel.Information))
             RequestFinished(_log, e.Ticket.RequestId, e.Outcome.ToString(), e.RequestedModel, served?.Id ?? "-", e.Ticket.Caller.KeyId,

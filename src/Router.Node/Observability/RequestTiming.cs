@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Router.Actors.Telemetry;
 using System.Globalization;
 using Router.Contracts.Errors;
 

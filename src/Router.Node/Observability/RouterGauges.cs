@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Router.Actors.Telemetry;
 using Akka.Actor;
 using Router.Actors.Breakers;
 using Router.Actors.Upstreams;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Router.Actors.Telemetry;
 using System.Diagnostics.Metrics;
 using Router.Actors.Routing;
 using Router.Actors.Upstreams;
@@ -65,7 +66,7 @@ public sealed class RouterMetrics
         };
         if (keyName is not null) tags.Add(TelemetryNames.KeyName, keyName);
         _tokens.Record(used.InputTokens, tags);
-        tags[4] = new(TelemetryNames.TokenType, TelemetryNames.OutputTokens);
+        tags[4] = new(TelemetryNames.TokenType, TelemetryNames.Output);
         _tokens.Record(used.OutputTokens, tags);
         if (cost != 0m)
             _cost.Add((double)cost, new TagList { { TelemetryNames.RequestModel, model }, { TelemetryNames.Deployment, served.Id } });

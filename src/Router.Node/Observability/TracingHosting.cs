@@ -1,5 +1,5 @@
 using OpenTelemetry.Trace;
-using Router.Actors.Tracing;
+using Router.Actors.Telemetry;
 using Router.Node.Configuration;
 
 namespace Router.Node.Observability;
@@ -34,7 +34,7 @@ public static class TracingHosting
         var otlp = !string.IsNullOrWhiteSpace(configuration[OtlpEndpointVariable]);
         services.AddOpenTelemetry().WithTracing(tracing =>
         {
-            tracing.AddSource(TracingNames.SourceName)
+            tracing.AddSource(TelemetryNames.SourceName)
                 .AddAspNetCoreInstrumentation(o =>
                 {
                     o.Filter = http => !IsProbe(http.Request.Path);

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Router.Actors.Dispatch;
 using Router.Actors.Routing;
-using Router.Actors.Tracing;
+using Router.Actors.Telemetry;
 using Router.Actors.Usage;
 using Router.Contracts.Chat;
 using Router.Contracts.Errors;
@@ -82,7 +82,7 @@ public sealed class ChatPipeline(
                 ? ComplexityClassifier.Classify(request, promptTokens)
                 : ComplexityTier.Standard;
             plan = planner.Plan(request.Model, promptTokens, tier);
-            RequestTelemetry.Planned(TracingNames.Chat, plan);
+            RequestTelemetry.Planned(TelemetryNames.Chat, plan);
             if (plan.Model.Kind == ModelKinds.Embeddings)
                 throw new RouterException(RouterErrorCode.InvalidRequest,
                     $"Model '{request.Model}' is an embeddings model; send it to /v1/embeddings.", "model");
@@ -154,7 +154,7 @@ public sealed class ChatPipeline(
         try
         {
             plan = planner.Plan(request.Model, 0, ComplexityTier.Standard);
-            RequestTelemetry.Planned(TracingNames.Embeddings, plan);
+            RequestTelemetry.Planned(TelemetryNames.Embeddings, plan);
             if (plan.Model.Kind != ModelKinds.Embeddings)
                 throw new RouterException(RouterErrorCode.InvalidRequest,
                     $"Model '{request.Model}' is a chat model and serves no embeddings; use a model of kind 'embeddings'.", "model");

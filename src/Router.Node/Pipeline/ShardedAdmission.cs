@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Router.Actors.Telemetry;
 using Akka.Actor;
 using Akka.Hosting;
 using Router.Actors.RateLimiting;
@@ -54,7 +55,7 @@ public sealed class ShardedAdmission(IRequiredActor<ApiKeyActor> keys, TimeProvi
         var id = ApiKeyId.FromKeyHash(hash);
         var requestId = Guid.NewGuid().ToString("N");
         var admit = new ApiKeyCommands.Admit(id, requestId, estimatedTokens, requestedModel, hash, [.. model.Aliases.Prepend(model.Id)],
-            Router.Actors.Tracing.TracingNames.CurrentTraceParent());
+            RouterActivity.CurrentTraceParent());
         ApiKeyCommands.AdmitResult result;
         try
         {

@@ -1,4 +1,5 @@
 using Router.Contracts.Errors;
+using Router.Actors.Telemetry;
 using Router.Node.Observability;
 
 namespace Router.Node.Tests.Observability;

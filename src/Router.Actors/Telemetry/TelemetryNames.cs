@@ -1,15 +1,18 @@
 using Router.Contracts.Errors;
 
-namespace Router.Node.Observability;
+namespace Router.Actors.Telemetry;
 
 /// <summary>
-/// Every instrument, attribute and value name Router exports, in one place: the OpenTelemetry GenAI semantic
-/// conventions are still moving, so a rename is one edit here. The Prometheus exporter turns dots into underscores and
-/// appends the unit and <c>_total</c> (see docs/observability.md for the scraped names).
+/// Every instrument, span, attribute and value name Router exports (metrics and traces), in one place: the
+/// OpenTelemetry GenAI semantic conventions are still moving, so a rename is one edit here. The Prometheus exporter
+/// turns dots into underscores and appends the unit and <c>_total</c> (see docs/observability.md for the scraped
+/// names). Lives in Router.Actors because the dispatch loop and the key entity record spans too.
 /// </summary>
 public static class TelemetryNames
 {
+    /// <summary>The Meter and the ActivitySource every Router instrument and span comes from.</summary>
     public const string Meter = "Router";
+    public const string SourceName = "Router";
 
     // Instruments: GenAI semantic conventions.
     public const string TokenUsage = "gen_ai.client.token.usage";
@@ -32,6 +35,10 @@ public static class TelemetryNames
     public const string ShardEntities = "router.shard.entities";
     public const string LedgerPending = "router.ledger.pending";
 
+    // Spans (the request span and the attempt spans are named "{operation} {model}" per the GenAI conventions).
+    public const string AdmissionSpan = "router.admission";
+    public const string BackoffSpan = "router.backoff";
+
     // Attributes: GenAI semantic conventions.
     public const string OperationName = "gen_ai.operation.name";
     public const string ProviderName = "gen_ai.provider.name";
@@ -39,6 +46,9 @@ public static class TelemetryNames
     public const string ResponseModel = "gen_ai.response.model";
     public const string TokenType = "gen_ai.token.type";
     public const string ErrorType = "error.type";
+    public const string UsageInputTokens = "gen_ai.usage.input_tokens";
+    public const string UsageOutputTokens = "gen_ai.usage.output_tokens";
+    public const string FinishReasons = "gen_ai.response.finish_reasons";
 
     // Attributes: Router's own.
     public const string Ingress = "router.ingress";
@@ -50,12 +60,23 @@ public static class TelemetryNames
     public const string ProviderKey = "router.provider_key";
     public const string MemberStatus = "router.member.status";
     public const string EntityType = "router.entity.type";
+    // Span attributes only (per request, so never metric labels).
+    public const string RequestId = "router.request_id";
+    public const string KeyId = "router.key.id";
+    public const string Tier = "router.tier";
+    public const string AttemptCount = "router.attempts";
+    public const string Attempt = "router.attempt";
+    public const string CostUsd = "router.cost_usd";
+    public const string Stream = "router.stream";
+    public const string Admitted = "router.admission.admitted";
+    public const string Refusal = "router.admission.refusal";
+    public const string BackoffMs = "router.backoff_ms";
 
     // Values.
     public const string Chat = "chat";
     public const string Embeddings = "embeddings";
     public const string Input = "input";
-    public const string OutputTokens = "output";
+    public const string Output = "output";
     public const string IngressOpenAi = "openai";
     public const string IngressAnthropic = "anthropic";
     public const string IngressGrpc = "grpc";
